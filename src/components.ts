@@ -1,0 +1,30 @@
+/**
+ * The runtime state compiled from one config snapshot: what routes and the
+ * request pipeline read. Built by server.ts; nothing here parses config or
+ * does I/O per request.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from './clock.ts';
+import type { SlussConfig } from './config/types.ts';
+import type { IdentityHeaders } from './identity/identity-headers.ts';
+import type { KeyRing } from './identity/signing-keys.ts';
+import type { Metrics } from './observability/metrics.ts';
+import type { LoginTransactions } from './sessions/login-transaction.ts';
+import type { SessionReader } from './sessions/reader.ts';
+import type { RevocationView } from './sessions/revocations.ts';
+import type { SessionCookies } from './sessions/session-cookie.ts';
+import type { TenantRegistry } from './tenancy/tenants.ts';
+
+export interface Components {
+  readonly config: SlussConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly tenants: TenantRegistry;
+  readonly sessions: SessionReader;
+  readonly sessionCookies: SessionCookies;
+  readonly transactions: LoginTransactions;
+  readonly revocations: RevocationView;
+  readonly identityHeaders: IdentityHeaders;
+  readonly keys: KeyRing;
+}

@@ -1,0 +1,256 @@
+/**
+ * The config file shapes, as zod schemas. This module only describes what a
+ * file may contain (and its defaults); `resolve.ts` turns a parsed file into
+ * the frozen runtime shape. docs/configuration.md and docs/config.schema.json
+ * are generated from these schemas (`npm run docs:config`), so every field
+ * carries its description here.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/** Hosts on which plain http is tolerated (demo, tests): never a real network. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An absolute URL whose scheme is https, or http on a loopback host only. */
+const secureUrl = z.string().superRefine((value, ctx) => {
+  const url = parseUrl(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute https URL' });
+  } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be an https URL (plain http is allowed on loopback hosts only)',
+    });
+  } else if (url.username || url.password) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use a secret reference instead' });
+  }
+});
+
+/** The upstream app, normally on the pod's loopback, so http is fine anywhere. */
+const upstreamUrl = z.string().superRefine((value, ctx) => {
+  const url = parseUrl(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http or https URL' });
+  } else if (url.pathname !== '/' || url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin only (scheme, host, port), without a path' });
+  }
+});
+
+const cidr = z.string().superRefine((value, ctx) => {
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  const max = family === 6 ? 128 : 32;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (family === 0 || rest.length > 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
+    ctx.addIssue({ code: 'custom', message: 'must be an IP address or CIDR range such as 10.0.0.0/8' });
+  }
+});
+
+/** HTTP header field name (RFC 9110 token). */
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name')
+  .max(128);
+
+const listen = (port: number) =>
+  z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0').meta({ description: 'Address to bind.' }),
+      port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(port)
+        .meta({ description: 'TCP port; 0 lets the OS choose.' }),
+    })
+    .default({ host: '0.0.0.0', port });
+
+const signingKey = z.strictObject({
+  kid: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, ".", "_" or "-"')
+    .meta({ description: 'Key ID published in the JWKS and set as the JWT `kid`.' }),
+  privateKey: z
+    .string()
+    .min(1)
+    .meta({ description: 'PKCS#8 PEM of an EC P-256 private key; use `${file:...}`.', secret: true }),
+});
+
+export const globalConfigSchema = z.strictObject({
+  publicUrl: secureUrl.meta({
+    description:
+      'The external origin browsers use to reach sluss (behind a TLS ingress this is the https URL). Callback URLs are built from it.',
+  }),
+  listen: z
+    .strictObject({
+      public: listen(8080).meta({ description: 'Where browsers and the ingress reach sluss.' }),
+      admin: listen(9090).meta({ description: 'Health, readiness and metrics; never expose it publicly.' }),
+    })
+    .default({ public: { host: '0.0.0.0', port: 8080 }, admin: { host: '0.0.0.0', port: 9090 } }),
+  trustedProxies: z.array(cidr).default([]).meta({
+    description:
+      'Peers (IPs or CIDRs) whose X-Forwarded-* headers are believed. From any other peer they are replaced.',
+  }),
+  upstream: z.strictObject({
+    url: upstreamUrl.meta({ description: 'Origin of the protected app, e.g. http://127.0.0.1:3000.' }),
+    preserveHost: z
+      .boolean()
+      .default(true)
+      .meta({ description: "Send the browser's Host header upstream (else the upstream URL's host)." }),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(60)
+      .meta({ description: "Longest wait for the upstream's response headers." }),
+    publicPaths: z
+      .array(z.string().regex(/^\/[^?#]*$/, 'must be a path starting with "/" without query or fragment'))
+      .default([])
+      .meta({
+        description:
+          'Path prefixes forwarded without a session (health checks, static assets). Matched on the normalised path, prefix at a "/" boundary.',
+      }),
+  }),
+  cookies: z
+    .strictObject({
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"')
+        .optional()
+        .meta({
+          description: 'Session cookie name; default `__Host-sluss` (or `sluss` when `secure` is false).',
+        }),
+      secret: z.string().min(32, 'must be at least 32 characters (use 32+ random bytes, base64)').meta({
+        description: 'Key sealing session and login cookies. Use `${file:...}` or `${env:...}`.',
+        secret: true,
+      }),
+      previousSecrets: z.array(z.string().min(32, 'must be at least 32 characters')).default([]).meta({
+        description: 'Older cookie secrets still accepted for unsealing, for rotation.',
+        secret: true,
+      }),
+      secure: z
+        .boolean()
+        .default(true)
+        .meta({ description: 'Set the Secure attribute. Only turn off for plain-http demos on loopback.' }),
+      sameSite: z
+        .enum(['lax', 'strict', 'none'])
+        .default('lax')
+        .meta({ description: 'Session cookie SameSite.' }),
+    })
+    .meta({ description: 'Session and login-transaction cookies.' }),
+  identityHeaders: z
+    .strictObject({
+      jwt: z.strictObject({
+        header: headerName
+          .default('X-Sluss-Identity')
+          .meta({ description: 'Header carrying the signed JWT.' }),
+        audience: z.string().min(1).meta({
+          description: 'The JWT `aud`: names the app, so a token for one app is useless at another.',
+        }),
+        ttlSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(600)
+          .default(60)
+          .meta({ description: 'JWT lifetime; it is re-signed when less than half remains.' }),
+      }),
+      plain: z
+        .strictObject({
+          user: headerName.optional().meta({ description: "Header with the user's subject/login." }),
+          email: headerName.optional().meta({ description: 'Header with the email address.' }),
+          name: headerName.optional().meta({ description: 'Header with the display name.' }),
+          groups: headerName.optional().meta({ description: 'Header with the groups, comma separated.' }),
+          tenant: headerName.optional().meta({ description: 'Header with the tenant prefix.' }),
+        })
+        .default({})
+        .meta({ description: 'Unsigned convenience headers; always stripped from client requests.' }),
+      strip: z
+        .array(headerName)
+        .default([])
+        .meta({ description: 'Further header names to remove from every client request.' }),
+    })
+    .meta({ description: 'What the upstream receives about the user.' }),
+  signingKeys: z.array(signingKey).min(1, 'must list at least one key').meta({
+    description: 'ES256 keys; the first signs, all are published at /.sluss/jwks.json (for rotation).',
+  }),
+  logging: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    })
+    .default({ level: 'info' }),
+  defaultTenant: z.string().optional().meta({
+    description:
+      'Tenant prefix used when no tenant matches the Host header (default: the only tenant, if one).',
+  }),
+});
+
+const oidcIdp = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lowercase letters, digits or "-"')
+    .meta({
+      description: 'Stable ID of this IdP within the tenant; part of callback state and the JWT `idp`.',
+    }),
+  type: z.literal('oidc'),
+  title: z.string().min(1).max(100).optional().meta({ description: 'Name shown on login buttons.' }),
+  issuer: secureUrl.meta({
+    description: "The OpenID Provider's issuer; discovery reads `<issuer>/.well-known/openid-configuration`.",
+  }),
+  clientId: z.string().min(1).meta({ description: 'Client ID registered at the IdP.' }),
+  clientSecret: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Client secret; use `${file:...}` or `${env:...}`.', secret: true }),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token'))
+    .default(['openid', 'email', 'profile'])
+    .refine((scopes) => scopes.includes('openid'), 'must include "openid"')
+    .meta({ description: 'Scopes requested at login.' }),
+});
+
+export const idpSchema = z.discriminatedUnion('type', [oidcIdp]);
+
+export const tenantConfigSchema = z.strictObject({
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,64}$/, 'must be 1-64 letters or digits')
+    .meta({ description: 'Unique tenant prefix (alphanumeric, at most 64 characters).' }),
+  title: z.string().min(1).max(200).meta({ description: 'Tenant name shown on pages.' }),
+  publicUrl: secureUrl.optional().meta({
+    description: "This tenant's external origin (custom domain); defaults to the global publicUrl.",
+  }),
+  idps: z
+    .array(idpSchema)
+    .min(1, 'must list at least one identity provider')
+    .meta({ description: 'Identity providers users of this tenant log in with.' }),
+  session: z
+    .strictObject({
+      maxAgeSeconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 24 * 3600)
+        .default(8 * 3600)
+        .meta({ description: 'Absolute session lifetime; after it the user goes back through the IdP.' }),
+    })
+    .default({ maxAgeSeconds: 8 * 3600 }),
+});
+
+export type GlobalConfigFile = z.infer<typeof globalConfigSchema>;
+export type TenantConfigFile = z.infer<typeof tenantConfigSchema>;
+export type OidcIdpConfigFile = z.infer<typeof oidcIdp>;

@@ -1,0 +1,74 @@
+/**
+ * The resolved, frozen configuration every component reads. It differs from
+ * the file shape: URLs are parsed, header names lowercased, defaults applied,
+ * secrets expanded. Nothing here is parsed again per request.
+ */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface OidcIdpConfig {
+  readonly id: string;
+  readonly type: 'oidc';
+  readonly title: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly scopes: readonly string[];
+}
+
+export type IdpConfig = OidcIdpConfig;
+
+export interface TenantConfig {
+  readonly prefix: string;
+  readonly title: string;
+  /** External origin of this tenant, e.g. `https://acme.example.com`. */
+  readonly publicOrigin: string;
+  readonly idps: readonly IdpConfig[];
+  readonly session: { readonly maxAgeSeconds: number };
+  /** Config file this tenant came from, for messages. */
+  readonly source: string;
+}
+
+export interface CookieConfig {
+  readonly name: string;
+  /** Login-transaction cookies are named `<txnPrefix><state id>`. */
+  readonly txnPrefix: string;
+  readonly secret: string;
+  readonly previousSecrets: readonly string[];
+  readonly secure: boolean;
+  readonly sameSite: 'lax' | 'strict' | 'none';
+}
+
+export interface IdentityHeaderConfig {
+  readonly jwt: { readonly header: string; readonly audience: string; readonly ttlSeconds: number };
+  readonly plain: {
+    readonly user?: string;
+    readonly email?: string;
+    readonly name?: string;
+    readonly groups?: string;
+    readonly tenant?: string;
+  };
+  /** Every header name (lowercase, `_` folded to `-`) removed from client requests. */
+  readonly stripped: readonly string[];
+}
+
+export interface SlussConfig {
+  readonly dir: string;
+  readonly publicOrigin: string;
+  readonly listen: { readonly public: ListenAddress; readonly admin: ListenAddress };
+  readonly trustedProxies: readonly string[];
+  readonly upstream: {
+    readonly origin: string;
+    readonly preserveHost: boolean;
+    readonly timeoutMs: number;
+    readonly publicPaths: readonly string[];
+  };
+  readonly cookies: CookieConfig;
+  readonly identityHeaders: IdentityHeaderConfig;
+  readonly signingKeys: readonly { readonly kid: string; readonly privateKeyPem: string }[];
+  readonly logging: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
+  readonly tenants: readonly TenantConfig[];
+  readonly defaultTenant: string | undefined;
+}

@@ -1,0 +1,57 @@
+/**
+ * The canonical identity sluss keeps in a session and tells the upstream
+ * about. Built from an IdP's raw claims; the full mapping layer (JSONPath,
+ * presets) replaces `identityFromOidcClaims` in a later step.
+ */
+import { SlussError } from '../errors.ts';
+
+export interface Identity {
+  /** IdP subject; unique only together with `issuer` (pairwise subjects differ per client). */
+  readonly sub: string;
+  readonly issuer: string;
+  readonly email?: string;
+  readonly name?: string;
+  readonly groups: readonly string[];
+  readonly amr?: readonly string[];
+  /** Seconds since the epoch when the user authenticated at the IdP. */
+  readonly authTime?: number;
+}
+
+const MAX_GROUPS = 500;
+const MAX_CLAIM_LENGTH = 1024;
+
+function stringClaim(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_CLAIM_LENGTH
+    ? value
+    : undefined;
+}
+
+function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return stringClaim(value) ? [value] : [];
+  if (!Array.isArray(value)) return [];
+  return value.filter((item): item is string => stringClaim(item) !== undefined).slice(0, MAX_GROUPS);
+}
+
+/** Raw OIDC claims (ID token merged with userinfo) → Identity. */
+export function identityFromOidcClaims(claims: Readonly<Record<string, unknown>>): Identity {
+  const sub = stringClaim(claims.sub);
+  const issuer = stringClaim(claims.iss);
+  if (!sub || !issuer)
+    throw new SlussError('ERR_IDENTITY_INCOMPLETE', 'The identity provider did not send a usable subject.');
+  const given = stringClaim(claims.given_name);
+  const family = stringClaim(claims.family_name);
+  const name = stringClaim(claims.name) ?? ([given, family].filter(Boolean).join(' ') || undefined);
+  const email = stringClaim(claims.email);
+  const amr = stringList(claims.amr);
+  const authTime =
+    typeof claims.auth_time === 'number' && Number.isFinite(claims.auth_time) ? claims.auth_time : undefined;
+  return {
+    sub,
+    issuer,
+    ...(email ? { email } : {}),
+    ...(name ? { name } : {}),
+    groups: stringList(claims.groups),
+    ...(amr.length > 0 ? { amr } : {}),
+    ...(authTime !== undefined ? { authTime } : {}),
+  };
+}

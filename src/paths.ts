@@ -1,0 +1,17 @@
+/** Every route sluss owns lives under this prefix; nothing else is intercepted. */
+export const SLUSS_PREFIX = '/.sluss/';
+
+export const PATHS = {
+  login: '/.sluss/login',
+  callback: '/.sluss/callback',
+  logout: '/.sluss/logout',
+  loggedOut: '/.sluss/logged-out',
+  jwks: '/.sluss/jwks.json',
+  userinfo: '/.sluss/userinfo',
+} as const;
+
+export const ADMIN_PATHS = {
+  health: '/healthz',
+  ready: '/readyz',
+  metrics: '/metrics',
+} as const;

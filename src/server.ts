@@ -1,0 +1,323 @@
+/**
+ * Wires config into components and serves them: the public listener with the
+ * fixed, ordered request pipeline (see `handleRequest`), the websocket
+ * upgrade path, the admin listener, and graceful shutdown.
+ */
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+import type { Components } from './components.ts';
+import { loadConfig } from './config/loader.ts';
+import type { SlussConfig } from './config/types.ts';
+import { SlussError, toSlussError } from './errors.ts';
+import { replyError } from './http/errors.ts';
+import { redirect, sendJson } from './http/reply.ts';
+import { isBrowserNavigation } from './http/request-kind.ts';
+import type { HeaderPairs } from './identity/identity-headers.ts';
+import { IdentityHeaders } from './identity/identity-headers.ts';
+import { loadKeyRing } from './identity/signing-keys.ts';
+import type { Logger } from './observability/logger.ts';
+import { createLogger } from './observability/logger.ts';
+import { createMetrics } from './observability/metrics.ts';
+import { PATHS, SLUSS_PREFIX } from './paths.ts';
+import { Forwarder } from './proxy/forward.ts';
+import type { HeaderPolicy } from './proxy/header-hygiene.ts';
+import { trustedPeerList } from './proxy/header-hygiene.ts';
+import { isPublicPath } from './proxy/public-paths.ts';
+import { rejectUpgrade, WebsocketForwarder } from './proxy/websocket.ts';
+import { handleAdminRequest } from './routes/admin.ts';
+import { loginPath } from './routes/login.ts';
+import { handleSlussRoute } from './routes/sluss-routes.ts';
+import { LoginTransactions } from './sessions/login-transaction.ts';
+import type { SessionLookup } from './sessions/reader.ts';
+import { SessionReader } from './sessions/reader.ts';
+import { MemoryRevocations } from './sessions/revocations.ts';
+import { CookieSealer } from './sessions/sealed-cookie.ts';
+import { SessionCookies } from './sessions/session-cookie.ts';
+import type { Tenant } from './tenancy/tenants.ts';
+import { TenantRegistry } from './tenancy/tenants.ts';
+
+export interface StartOptions {
+  /** Config directory (sluss.yaml + tenants/). Ignored when `config` is given. */
+  readonly configDir?: string;
+  readonly config?: SlussConfig;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Longest wait for in-flight requests at shutdown. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface RunningSluss {
+  readonly publicUrl: string;
+  readonly adminUrl: string;
+  readonly components: Components;
+  close(): Promise<void>;
+}
+
+/** Builds every component from one config snapshot. */
+export function buildComponents(config: SlussConfig, log: Logger, clock: Clock): Components {
+  const sealer = new CookieSealer({
+    current: config.cookies.secret,
+    previous: config.cookies.previousSecrets,
+  });
+  const revocations = new MemoryRevocations(clock);
+  const keys = loadKeyRing(config.signingKeys);
+  const metrics = createMetrics();
+  metrics.configInfo.set(config.tenants.length);
+  return {
+    config,
+    clock,
+    log,
+    metrics,
+    tenants: new TenantRegistry(config, clock, PATHS.callback),
+    sessions: new SessionReader(sealer, revocations, clock),
+    sessionCookies: new SessionCookies(config.cookies),
+    transactions: new LoginTransactions(sealer, clock),
+    revocations,
+    identityHeaders: new IdentityHeaders({ config: config.identityHeaders, keys, clock }),
+    keys,
+  };
+}
+
+/** Loads config, starts both listeners and returns once they accept connections. */
+export async function startSluss(options: StartOptions): Promise<RunningSluss> {
+  const config =
+    options.config ??
+    loadConfig(options.configDir ?? '/etc/sluss', options.env === undefined ? {} : { env: options.env });
+  const log = options.logger ?? createLogger({ level: config.logging.level });
+  const components = buildComponents(config, log, options.clock ?? systemClock);
+  const pipeline = new RequestPipeline(components);
+  let ready = false;
+
+  const publicServer = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 });
+  publicServer.on('request', (req: IncomingMessage, res: ServerResponse) => pipeline.handleRequest(req, res));
+  publicServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    pipeline.handleUpgrade(req, socket, head),
+  );
+  publicServer.on('clientError', (_error, socket) => {
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  const adminServer = createServer((req, res) => handleAdminRequest(components, req, res, () => ready));
+
+  await listen(publicServer, config.listen.public);
+  await listen(adminServer, config.listen.admin);
+  ready = true;
+  const publicUrl = urlOf(publicServer);
+  const adminUrl = urlOf(adminServer);
+  log.info(
+    { event: 'started', public: publicUrl, admin: adminUrl, tenants: config.tenants.length },
+    'sluss is listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      ready = false;
+      log.info({ event: 'stopping' }, 'draining connections');
+      await drain(publicServer, options.drainTimeoutMs ?? 10_000);
+      await Promise.all([pipeline.close(), closeServer(adminServer)]);
+      log.info({ event: 'stopped' }, 'sluss stopped');
+    })();
+    return closing;
+  };
+  return { publicUrl, adminUrl, components, close };
+}
+
+/**
+ * The public request pipeline, in order: sluss routes → tenant → public path →
+ * session (expiry, revocation, tenant binding) → identity headers → forward.
+ * The common case (known session, cached headers) does no await, no crypto
+ * and no I/O before forwarding.
+ */
+class RequestPipeline {
+  private readonly components: Components;
+  private readonly forwarder: Forwarder;
+  private readonly websockets: WebsocketForwarder;
+  private readonly policy: HeaderPolicy;
+
+  constructor(components: Components) {
+    const { config } = components;
+    this.components = components;
+    this.policy = {
+      stripped: new Set(config.identityHeaders.stripped),
+      isSlussCookie: (name) => components.sessionCookies.isOwnCookie(name),
+      trustedPeers: trustedPeerList(config.trustedProxies),
+      preserveHost: config.upstream.preserveHost,
+      upstreamHost: new URL(config.upstream.origin).host,
+    };
+    this.forwarder = new Forwarder(
+      { origin: config.upstream.origin, timeoutMs: config.upstream.timeoutMs },
+      this.policy,
+    );
+    this.websockets = new WebsocketForwarder(config.upstream.origin, this.policy, components.log);
+  }
+
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.route(req, res).catch((error: unknown) => {
+      replyError(req, res, this.components.log, toSlussError(error));
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { components } = this;
+    const url = req.url ?? '';
+    // Origin-form only: an absolute-form or `*` target is not something a browser sends us.
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      sendJson(res, 400, { error: 'ERR_BAD_REQUEST', message: 'request target must be a path' });
+      return;
+    }
+    const tenant = components.tenants.resolve(req.headers.host);
+    if (!tenant) {
+      components.metrics.requests.inc({ outcome: 'error' });
+      replyError(
+        req,
+        res,
+        components.log,
+        new SlussError('ERR_TENANT_UNKNOWN', 'This address is not served here.'),
+      );
+      return;
+    }
+    if (url.startsWith(SLUSS_PREFIX)) {
+      components.metrics.requests.inc({ outcome: 'sluss_route' });
+      await handleSlussRoute(components, req, res, tenant);
+      return;
+    }
+    if (isPublicPath(url, components.config.upstream.publicPaths)) {
+      components.metrics.requests.inc({ outcome: 'public' });
+      this.forward(req, res, tenant, []);
+      return;
+    }
+
+    const cookie = components.sessionCookies.read(req.headers.cookie);
+    const lookup: SessionLookup =
+      components.sessions.lookupCached(cookie, tenant.prefix) ??
+      (await components.sessions.lookup(cookie, tenant.prefix));
+    if (!('session' in lookup)) {
+      this.unauthenticated(req, res, lookup.rejected);
+      return;
+    }
+    const headers: HeaderPairs =
+      components.identityHeaders.cached(lookup.session) ??
+      (await components.identityHeaders.forSession(lookup.session, tenant.publicOrigin));
+    components.metrics.requests.inc({ outcome: 'proxied' });
+    this.forward(req, res, tenant, headers);
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse, tenant: Tenant, identity: HeaderPairs): void {
+    this.forwarder.forward(
+      req,
+      res,
+      { forwardedProto: tenant.forwardedProto, forwardedHost: tenant.forwardedHost, identity },
+      (error) => {
+        this.components.metrics.upstreamErrors.inc({ kind: 'unavailable' });
+        replyError(req, res, this.components.log, error);
+      },
+    );
+  }
+
+  /** Browsers go to login (keeping their place); API calls get 401 JSON, never a redirect. */
+  private unauthenticated(req: IncomingMessage, res: ServerResponse, reason: string): void {
+    const { components } = this;
+    const clear =
+      reason === 'none' || reason === 'wrong-tenant'
+        ? []
+        : components.sessionCookies.clear(req.headers.cookie);
+    if (isBrowserNavigation(req)) {
+      components.metrics.requests.inc({ outcome: 'redirect_login' });
+      redirect(res, loginPath(req.url ?? '/'), clear);
+      return;
+    }
+    components.metrics.requests.inc({ outcome: 'unauthenticated' });
+    sendJson(
+      res,
+      401,
+      { error: 'ERR_UNAUTHENTICATED', message: 'Sign in first.', login: PATHS.login },
+      clear.length > 0 ? { 'set-cookie': clear } : {},
+    );
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.upgrade(req, socket, head).catch((error: unknown) => {
+      this.components.log.error({ err: error }, 'websocket upgrade failed');
+      rejectUpgrade(socket, 500, 'ERR_INTERNAL', 'internal error');
+    });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { components } = this;
+    socket.on('error', () => socket.destroy());
+    const url = req.url ?? '';
+    const tenant = components.tenants.resolve(req.headers.host);
+    if (!tenant || url.charCodeAt(0) !== 47 || url.startsWith(SLUSS_PREFIX)) {
+      rejectUpgrade(socket, 404, 'ERR_NOT_FOUND', 'no websocket here');
+      return;
+    }
+    let identity: HeaderPairs = [];
+    if (!isPublicPath(url, components.config.upstream.publicPaths)) {
+      const lookup = await components.sessions.lookup(
+        components.sessionCookies.read(req.headers.cookie),
+        tenant.prefix,
+      );
+      if (!('session' in lookup)) {
+        components.metrics.requests.inc({ outcome: 'unauthenticated' });
+        rejectUpgrade(socket, 401, 'ERR_UNAUTHENTICATED', 'Sign in first.');
+        return;
+      }
+      identity = await components.identityHeaders.forSession(lookup.session, tenant.publicOrigin);
+    }
+    components.metrics.requests.inc({ outcome: 'proxied' });
+    this.websockets.forward(req, socket, head, {
+      forwardedProto: tenant.forwardedProto,
+      forwardedHost: tenant.forwardedHost,
+      identity,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.websockets.close();
+    await this.forwarder.close();
+  }
+}
+
+function listen(server: Server, address: { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function urlOf(server: Server): string {
+  const { address, port, family } = server.address() as AddressInfo;
+  const host = family === 'IPv6' ? `[${address}]` : address;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+}
+
+/** Stops accepting, lets in-flight requests finish (bounded), then cuts the rest. */
+async function drain(server: Server, timeoutMs: number): Promise<void> {
+  const closed = closeServer(server);
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  timer.unref();
+  await closed;
+  clearTimeout(timer);
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
