@@ -48,6 +48,10 @@ export const ERROR_CODES = {
   },
   ERR_NOT_FOUND: { status: 404, hint: 'There is no sluss endpoint at this path.' },
   ERR_METHOD_NOT_ALLOWED: { status: 405, hint: 'This sluss endpoint does not accept that method.' },
+  ERR_BAD_REQUEST: {
+    status: 400,
+    hint: 'The request target is not a path (absolute-form or `*`); browsers never send that.',
+  },
   ERR_INTERNAL: {
     status: 500,
     hint: 'An unexpected failure; the log entry with this reference has the detail.',
@@ -70,7 +74,7 @@ export class SlussError extends Error {
     this.hint = options?.hint ?? ERROR_CODES[code].hint;
   }
 
-  /** `ERR_X: message` followed by the ops hint, as the CLI prints it. */
+  /** `<code>: message` followed by the ops hint, as the CLI prints it. */
   describe(): string {
     return `${this.code}: ${this.message}\n  hint: ${this.hint}`;
   }

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { SlussError } from '../errors.ts';
 import { resolveConfig } from './resolve.ts';
@@ -111,7 +111,10 @@ function readValidated<T extends z.ZodType>(
     problems.push({ file, path: formatPath(problem.path), message: problem.message });
   const result = schema.safeParse(expanded.value);
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(...describeIssue(file, issue));
+    // A value whose reference did not expand is already reported; its placeholder text is not the value.
+    const unexpanded = new Set(expanded.problems.map((problem) => formatPath(problem.path)));
+    for (const issue of result.error.issues)
+      if (!unexpanded.has(formatPath(issue.path))) problems.push(...describeIssue(file, issue));
     return undefined;
   }
   return expanded.problems.length > 0 ? undefined : result.data;
@@ -140,15 +143,24 @@ function readYaml(file: string, dir: string, problems: ConfigProblem[]): unknown
     });
     return undefined;
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
-      const where = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+      const at = lineCounter.linePos(error.pos[0]);
+      const where = `line ${at.line}, column ${at.col}`;
       problems.push({ file, path: where, message: `invalid YAML: ${error.message.split('\n')[0]}` });
     }
     return undefined;
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 50 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 50 });
+  } catch {
+    // yaml throws when aliases expand past maxAliasCount ("billion laughs").
+    problems.push({ file, path: '', message: 'invalid YAML: too many alias expansions (anchors/aliases)' });
+    return undefined;
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     problems.push({ file, path: '', message: 'must be a YAML mapping (key: value pairs)' });
     return undefined;
@@ -177,7 +189,8 @@ function describeIssue(file: string, issue: z.core.$ZodIssue): ConfigProblem[] {
         message: 'unknown key (check the spelling against docs/configuration.md)',
       }));
     case 'invalid_type': {
-      const missing = issue.input === undefined || issue.message.endsWith('received undefined');
+      // zod does not report the input (it may be a secret), so the message tells missing from wrong.
+      const missing = issue.message.endsWith('received undefined');
       return [
         {
           file,
@@ -208,9 +221,8 @@ function unionMessage(issue: z.core.$ZodIssueInvalidUnion): string {
 
 function friendlyBoundMessage(issue: z.core.$ZodIssue): string {
   if (issue.message.startsWith('Too small') || issue.message.startsWith('Too big')) {
-    return issue.message
-      .replace(/^Too (small|big): expected /, 'must be ')
-      .replace(/^must be (\w+) to have/, 'must have');
+    // "Too big: expected number to be <=65535" → "must be <=65535".
+    return issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, 'must $2 ');
   }
   return issue.message;
 }

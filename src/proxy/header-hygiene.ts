@@ -99,9 +99,10 @@ export function upstreamRequestHeaders(
       host = value;
       continue;
     }
-    if (HOP_BY_HOP.has(name) || FORWARDING.has(name) || name === 'expect') continue;
-    if (listed?.has(name)) continue;
+    // Fold `_` first: CGI-style upstreams read X_Forwarded_For as X-Forwarded-For.
     const folded = name.includes('_') ? name.replace(/_/g, '-') : name;
+    if (HOP_BY_HOP.has(name) || FORWARDING.has(folded) || name === 'expect') continue;
+    if (listed?.has(name)) continue;
     if (policy.stripped.has(folded)) continue;
     if (name === 'cookie') {
       const kept = withoutCookies(value, policy.isSlussCookie);

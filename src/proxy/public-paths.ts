@@ -9,9 +9,13 @@ export function isPublicPath(rawUrl: string, prefixes: readonly string[]): boole
   const queryAt = rawUrl.indexOf('?');
   const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
   if (/%2f|%5c|\\/i.test(path)) return false;
+  // Browsers resolve dot segments before sending, so only a crafted request has one; an
+  // upstream may not resolve it (or may after stripping `;params`, like Tomcat): fail closed.
+  if (path.split('/').some((segment) => /^(\.|%2e){1,2}(;.*)?$/i.test(segment))) return false;
   let normalised: string;
   try {
-    normalised = new URL(path, 'http://sluss.invalid').pathname;
+    // Prefixing the origin keeps a `//host/...` target a path (a base URL would read it as authority).
+    normalised = new URL(`http://sluss.invalid${path}`).pathname;
   } catch {
     return false;
   }
