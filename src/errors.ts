@@ -9,14 +9,6 @@ export const ERROR_CODES = {
     status: 500,
     hint: 'Fix the listed config entries; sluss check-config DIR shows every problem.',
   },
-  ERR_CONFIG_UNREADABLE: {
-    status: 500,
-    hint: 'Check that the config directory and its files exist and are readable.',
-  },
-  ERR_SECRET_UNRESOLVED: {
-    status: 500,
-    hint: 'Set the environment variable or mount the file the config refers to.',
-  },
   ERR_TENANT_UNKNOWN: {
     status: 404,
     hint: 'No tenant serves this host; check publicUrl and the tenants directory.',
@@ -40,6 +32,10 @@ export const ERROR_CODES = {
   ERR_IDENTITY_INCOMPLETE: {
     status: 403,
     hint: 'The identity provider did not send a subject for this user.',
+  },
+  ERR_SESSION_TOO_LARGE: {
+    status: 500,
+    hint: 'The identity (mostly its groups) does not fit in the session cookie; limit the groups the IdP sends.',
   },
   ERR_SIGNING_FAILED: { status: 500, hint: 'The identity JWT could not be signed; check signingKeys.' },
   ERR_UPSTREAM_UNAVAILABLE: {

@@ -5,6 +5,7 @@
  * are generated from these schemas (`npm run docs:config`), so every field
  * carries its description here.
  */
+import { createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
@@ -77,6 +78,21 @@ const listen = (port: number) =>
     })
     .default({ host: '0.0.0.0', port });
 
+const KEYGEN_HINT = 'generate one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256';
+
+/** Why a PEM is not a usable ES256 signing key, or undefined. Never echoes the key. */
+export function ecP256KeyProblem(pem: string): string | undefined {
+  try {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      return `must be an EC P-256 key for ES256 (${KEYGEN_HINT})`;
+    }
+    return undefined;
+  } catch {
+    return `is not a readable PEM private key (${KEYGEN_HINT})`;
+  }
+}
+
 const signingKey = z.strictObject({
   kid: z
     .string()
@@ -85,6 +101,10 @@ const signingKey = z.strictObject({
   privateKey: z
     .string()
     .min(1)
+    .superRefine((pem, ctx) => {
+      const problem = ecP256KeyProblem(pem);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .meta({ description: 'PKCS#8 PEM of an EC P-256 private key; use `${file:...}`.', secret: true }),
 });
 

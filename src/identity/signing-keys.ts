@@ -6,6 +6,7 @@
 
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { ecP256KeyProblem } from '../config/schema.ts';
 import { SlussError } from '../errors.ts';
 
 export interface SigningKey {
@@ -21,32 +22,11 @@ export interface KeyRing {
 /** Parses PEM keys; every key must be an EC P-256 private key. */
 export function loadKeyRing(keys: readonly { kid: string; privateKeyPem: string }[]): KeyRing {
   const parsed = keys.map((key, index) => {
-    let privateKey: KeyObject;
-    try {
-      privateKey = createPrivateKey(key.privateKeyPem);
-    } catch (error) {
-      throw new SlussError(
-        'ERR_CONFIG_INVALID',
-        `sluss.yaml: signingKeys[${index}].privateKey: is not a readable PEM private key`,
-        {
-          cause: error,
-          hint: 'Generate one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signing-1.pem',
-        },
-      );
-    }
-    if (
-      privateKey.asymmetricKeyType !== 'ec' ||
-      privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
-    ) {
-      throw new SlussError(
-        'ERR_CONFIG_INVALID',
-        `sluss.yaml: signingKeys[${index}].privateKey: must be an EC P-256 key (ES256)`,
-        {
-          hint: 'Generate one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signing-1.pem',
-        },
-      );
-    }
-    return { kid: key.kid, privateKey };
+    // The config schema already refused unusable keys; this guards direct callers (tests, tools).
+    const problem = ecP256KeyProblem(key.privateKeyPem);
+    if (problem)
+      throw new SlussError('ERR_CONFIG_INVALID', `sluss.yaml: signingKeys[${index}].privateKey: ${problem}`);
+    return { kid: key.kid, privateKey: createPrivateKey(key.privateKeyPem) };
   });
   const active = parsed[0];
   if (!active)

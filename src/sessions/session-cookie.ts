@@ -5,10 +5,15 @@
  * holds `~<count>`.
  */
 import type { CookieConfig } from '../config/types.ts';
+import { SlussError } from '../errors.ts';
 import { cookieNamesWithPrefix, expireCookie, readCookie, serializeCookie } from '../http/cookies.ts';
 
 const CHUNK_SIZE = 3800;
-export const MAX_CHUNKS = 8;
+/**
+ * Three chunks keep the Cookie header under ~12 KB: below Node's 16 KB header
+ * limit, and ingresses with small header buffers should raise them (docs/operations.md).
+ */
+export const MAX_CHUNKS = 3;
 
 export class SessionCookies {
   private readonly config: CookieConfig;
@@ -40,6 +45,12 @@ export class SessionCookies {
       out.push(serializeCookie(this.config.name, sealed, attributes));
     } else {
       const count = Math.ceil(sealed.length / CHUNK_SIZE);
+      if (count > MAX_CHUNKS) {
+        throw new SlussError(
+          'ERR_SESSION_TOO_LARGE',
+          'Your account has too many groups to sign in to this application.',
+        );
+      }
       out.push(serializeCookie(this.config.name, `~${count}`, attributes));
       for (let i = 1; i <= count; i++) {
         out.push(
