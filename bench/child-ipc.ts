@@ -10,6 +10,9 @@ import type { AddressInfo } from 'node:net';
 /** Message a bench child sends to its parent once it is ready (or cannot run). */
 export type ChildMessage = { type: 'ready'; url: string } | { type: 'skip'; reason: string };
 
+/** Path on the bench upstream that echoes the request headers it received (as JSON). */
+export const HEADER_ECHO_PATH = '/__bench/headers';
+
 /** Reads `--name value` from argv, or the environment variable, or the fallback. */
 export function arg(name: string, envName: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);

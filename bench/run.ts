@@ -8,23 +8,33 @@
  * whose numbers are discarded, then a measured run; both are bounded in time.
  *
  * Settings (environment): BENCH_WARMUP_S (2), BENCH_DURATION_S (8),
- * BENCH_CONNECTIONS (50), BENCH_PIPELINING (1), BENCH_TARGETS (comma list of names).
+ * BENCH_CONNECTIONS (50), BENCH_PIPELINING (1), BENCH_TARGETS (comma list of names),
+ * BENCH_CPU_PROF (a directory: each proxy child writes a V8 .cpuprofile there).
  * Output: a table on stdout and `bench/results/latest.json`.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { arch, cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildMessage } from './child-ipc.ts';
+import { startOidcProvider } from '../src/demo/oidc-provider.ts';
+import { loginThroughOp } from '../test/support/browserless-login.ts';
+import { CookieJar } from '../test/support/cookie-jar.ts';
+import { type ChildMessage, HEADER_ECHO_PATH } from './child-ipc.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = join(HERE, '..');
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
 const RESULTS_FILE = join(HERE, 'results', 'latest.json');
 const EXPECTED_BODY_BYTES = 1024;
+const IDENTITY_HEADER = 'X-Sluss-Identity';
+/** USER_HZ, the unit of /proc/<pid>/stat CPU times; 100 on every mainstream Linux build. */
+const CLOCK_TICKS_PER_SECOND = 100;
+/** sluss's goal: at least this share of bare undici's throughput. */
+const TARGET_RATIO = 0.8;
 
 const settings = {
   warmupSeconds: intEnv('BENCH_WARMUP_S', 2),
@@ -37,6 +47,8 @@ const settings = {
 interface Running {
   url: string;
   headers: Record<string, string>;
+  /** The proxy's process, for its CPU time (the figure least disturbed by sharing cores). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 type Started = { ok: true; running: Running } | { ok: false; reason: string };
@@ -54,6 +66,8 @@ interface Measured {
   requestsPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   totalRequests: number;
+  /** CPU time (user + system) the proxy process spent per request in the measured run; Linux only. */
+  cpuMicrosPerRequest?: number;
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -83,8 +97,12 @@ function forkChild(
   file: string,
   args: string[],
   timeoutMs = 20_000,
+  execArgv: string[] = [],
 ): Promise<{ child: ChildProcess; message: ChildMessage }> {
-  const child = fork(join(HERE, file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(HERE, file), args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...execArgv],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
@@ -117,34 +135,47 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 /** Starts a proxy script that takes `--upstream URL --port 0` and reports its URL. */
 async function startProxyChild(file: string, upstreamUrl: string): Promise<Started> {
-  const { child, message } = await forkChild(file, ['--upstream', upstreamUrl, '--port', '0']);
+  const { child, message } = await forkChild(
+    file,
+    ['--upstream', upstreamUrl, '--port', '0'],
+    20_000,
+    profileExecArgv(),
+  );
   if (message.type === 'skip') {
     await stopChild(child);
     return { ok: false, reason: message.reason };
   }
-  return { ok: true, running: { url: message.url, headers: {}, stop: () => stopChild(child) } };
+  return {
+    ok: true,
+    running: { url: message.url, headers: {}, pid: child.pid, stop: () => stopChild(child) },
+  };
 }
 
 // ─── sluss target ───────────────────────────────────────────────────────────────
 //
-// >>> startSlussTarget(): the sluss side of the bench. <<<
-//
-// `bench/sluss-target.ts` (a child process, like the bare proxies) does
-// `await import('../src/server.ts')`, checks that it exports `startSluss`, and calls
-// `startSluss({ configDir })`, which returns `{ publicUrl, adminUrl, close() }`.
-// Until src/server.ts exports `startSluss`, the child reports "skip" and the runner
-// prints why. Once it does, what is left to write is `obtainSessionCookie()` below:
-// a real login against a local IdP (oidc-provider is a devDependency) configured in
-// `writeSlussBenchConfig()`, so that every benchmarked request carries a valid
-// session cookie and exercises the full hot path (tenant → route → session →
-// identity headers incl. the signed JWT → proxy).
+// `bench/sluss-target.ts` (a child process, like the bare proxies) imports
+// `../src/server.ts` and calls `startSluss({ configDir })`. Before it starts, this
+// process starts the demo OpenID Provider and writes a config dir registering sluss
+// as its client (`writeSlussBenchConfig()`); afterwards it logs alice in for real
+// (`obtainSessionCookie()`), so that every benchmarked request carries a valid
+// session cookie and exercises the full hot path (tenant → session → identity
+// headers incl. the signed JWT → proxy).
 
 async function startSlussTarget(upstreamUrl: string): Promise<Started> {
   const configDir = await mkdtemp(join(tmpdir(), 'sluss-bench-'));
-  const cleanup = (): Promise<void> => rm(configDir, { recursive: true, force: true });
+  let idp: BenchIdp | undefined;
+  const cleanup = async (): Promise<void> => {
+    await idp?.close();
+    await rm(configDir, { recursive: true, force: true });
+  };
   try {
-    await writeSlussBenchConfig(configDir, upstreamUrl);
-    const { child, message } = await forkChild('sluss-target.ts', ['--config', configDir]);
+    idp = await writeSlussBenchConfig(configDir, upstreamUrl);
+    const { child, message } = await forkChild(
+      'sluss-target.ts',
+      ['--config', configDir],
+      20_000,
+      profileExecArgv(),
+    );
     if (message.type === 'skip') {
       await stopChild(child);
       await cleanup();
@@ -154,52 +185,173 @@ async function startSlussTarget(upstreamUrl: string): Promise<Started> {
       await stopChild(child);
       await cleanup();
     };
-    const cookie = await obtainSessionCookie(message.url);
+    if (message.url !== idp.publicUrl) {
+      await stop();
+      throw new Error(`sluss listens on ${message.url}, expected ${idp.publicUrl}`);
+    }
+    let cookie: string | undefined;
+    try {
+      cookie = await obtainSessionCookie(message.url);
+      if (cookie !== undefined) await checkIdentityReachesUpstream(message.url, cookie);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
     if (cookie === undefined) {
       await stop();
-      return {
-        ok: false,
-        reason: 'startSluss() runs, but the bench login (obtainSessionCookie) is not written yet',
-      };
+      return { ok: false, reason: 'the bench login did not yield a session cookie' };
     }
-    return { ok: true, running: { url: message.url, headers: { cookie }, stop } };
+    return { ok: true, running: { url: message.url, headers: { cookie }, pid: child.pid, stop } };
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
-/** Writes a config dir in the shape of k8s/configmap.yaml, pointed at the bench upstream. */
-async function writeSlussBenchConfig(dir: string, upstreamUrl: string): Promise<void> {
-  await mkdir(join(dir, 'tenants'), { recursive: true });
-  await mkdir(join(dir, 'secrets'), { recursive: true });
-  await writeFile(join(dir, 'secrets', 'cookie-secret'), randomBytes(32).toString('hex'), { mode: 0o600 });
-  await writeFile(join(dir, 'secrets', 'client-secret'), randomBytes(24).toString('hex'), { mode: 0o600 });
-  // TODO(sluss bench): an ES256 signing key (`keys/signing-1.pem`, generateKeyPairSync('ec',
-  // { namedCurve: 'P-256' })) and a local IdP issuer once the config schema and login exist.
-  await writeFile(
-    join(dir, 'sluss.yaml'),
-    [
-      'publicUrl: http://127.0.0.1',
-      'listen:',
-      '  public: { host: 127.0.0.1, port: 0 }',
-      '  admin: { host: 127.0.0.1, port: 0 }',
-      'upstream:',
-      `  url: ${upstreamUrl}`,
-      'cookies:',
-      `  secret: \${file:${join(dir, 'secrets', 'cookie-secret')}}`,
-      '',
-    ].join('\n'),
-  );
+/** Extra Node flags for the proxy children: BENCH_CPU_PROF=DIR writes a .cpuprofile per target there. */
+function profileExecArgv(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+}
+
+/** The local OpenID Provider sluss logs in against, and the public URL it expects sluss on. */
+interface BenchIdp {
+  publicUrl: string;
+  close(): Promise<void>;
+}
+
+/** A TCP port that was free a moment ago (listen on 0, read it, close). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /**
- * TODO(sluss bench): log in for real (GET a protected path → login redirect → local
- * IdP → callback) and return the `Cookie` header value of the resulting session.
- * Returns undefined until written, which skips the sluss target.
+ * Writes a config dir in the shape of k8s/configmap.yaml, pointed at the bench
+ * upstream, and starts the demo OpenID Provider (in this process) with sluss
+ * registered as its client. sluss's public port is chosen first because the
+ * client's redirect URI must name it.
  */
-async function obtainSessionCookie(_publicUrl: string): Promise<string | undefined> {
-  return undefined;
+async function writeSlussBenchConfig(dir: string, upstreamUrl: string): Promise<BenchIdp> {
+  const secrets = join(dir, 'secrets');
+  await mkdir(join(dir, 'tenants'), { recursive: true });
+  await mkdir(secrets, { recursive: true });
+  const clientSecret = randomBytes(24).toString('base64url');
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  await writeFile(join(secrets, 'cookie-secret'), randomBytes(32).toString('hex'), { mode: 0o600 });
+  await writeFile(join(secrets, 'client-secret'), clientSecret, { mode: 0o600 });
+  await writeFile(
+    join(secrets, 'signing-1.pem'),
+    privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    { mode: 0o600 },
+  );
+
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const op = await startOidcProvider({
+    clients: [
+      {
+        client_id: 'sluss-bench',
+        client_secret: clientSecret,
+        redirect_uris: [`${publicUrl}/.sluss/callback`],
+        post_logout_redirect_uris: [`${publicUrl}/.sluss/logged-out`],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+  });
+  try {
+    await writeFile(
+      join(dir, 'sluss.yaml'),
+      [
+        `publicUrl: ${publicUrl}`,
+        'listen:',
+        `  public: { host: 127.0.0.1, port: ${port} }`,
+        '  admin: { host: 127.0.0.1, port: 0 }',
+        'upstream:',
+        `  url: ${upstreamUrl}`,
+        'cookies:',
+        '  secret: ${file:secrets/cookie-secret}',
+        'identityHeaders:',
+        '  jwt:',
+        `    header: ${IDENTITY_HEADER}`,
+        '    audience: sluss-bench-upstream',
+        '  plain:',
+        '    user: X-Remote-User',
+        '    email: X-Remote-Email',
+        '    groups: X-Remote-Groups',
+        'signingKeys:',
+        '  - kid: bench-1',
+        '    privateKey: ${file:secrets/signing-1.pem}',
+        'logging:',
+        '  level: warn',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'tenants', 'bench.yaml'),
+      [
+        'prefix: bench',
+        'title: Bench',
+        'idps:',
+        '  - id: bench-op',
+        '    type: oidc',
+        `    issuer: ${op.issuer}`,
+        '    clientId: sluss-bench',
+        '    clientSecret: ${file:secrets/client-secret}',
+        '    scopes: [openid, email, profile, groups]',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    await op.close();
+    throw err;
+  }
+  return { publicUrl, close: () => op.close() };
+}
+
+/**
+ * Logs alice in for real, as a browser would: the login route (→ IdP
+ * redirect → the OP's login form → callback → back to `/`), and returns the `Cookie` header
+ * value of the resulting session. Throws if the login does not end at the
+ * upstream's 1 KiB page.
+ */
+async function obtainSessionCookie(publicUrl: string): Promise<string | undefined> {
+  const jar = new CookieJar(publicUrl);
+  // Start at the login route directly: fetch() does not look like a browser navigation,
+  // so a protected path would answer 401 instead of redirecting.
+  const start = `${publicUrl}/.sluss/login?rd=%2F`;
+  const result = await loginThroughOp(start, jar, { login: 'alice', password: 'alice' });
+  const body = await result.response.arrayBuffer();
+  if (result.response.status !== 200 || body.byteLength !== EXPECTED_BODY_BYTES) {
+    throw new Error(
+      `bench login ended with status ${result.response.status}, ${body.byteLength} body bytes at ${result.finalUrl}\n` +
+        `hops:\n  ${result.hops.join('\n  ')}`,
+    );
+  }
+  return jar.header(`${publicUrl}/`);
+}
+
+/**
+ * One-off check through the upstream's header echo (`/__bench/headers`): the
+ * signed identity JWT and the plain user header arrive, sluss's cookie does not.
+ */
+async function checkIdentityReachesUpstream(publicUrl: string, cookie: string): Promise<void> {
+  const res = await fetch(`${publicUrl}${HEADER_ECHO_PATH}`, { headers: { cookie } });
+  if (res.status !== 200) throw new Error(`identity check: status ${res.status}`);
+  const seen = (await res.json()) as Record<string, string | string[] | undefined>;
+  const jwt = seen[IDENTITY_HEADER.toLowerCase()];
+  if (typeof jwt !== 'string' || jwt.split('.').length !== 3)
+    throw new Error('identity check: the upstream did not receive the identity JWT');
+  const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { sub?: string };
+  if (claims.sub !== 'alice' || seen['x-remote-user'] !== 'alice')
+    throw new Error(`identity check: unexpected identity ${JSON.stringify(claims)}`);
+  if (seen.cookie !== undefined) throw new Error('identity check: the session cookie reached the upstream');
 }
 
 // ─── targets ──────────────────────────────────────────────────────────────────
@@ -287,11 +439,17 @@ function autocannon(
 async function measure(target: Target, upstreamUrl: string): Promise<Measured | Skipped> {
   const started = await target.start(upstreamUrl);
   if (!started.ok) return { target: target.name, skipped: started.reason };
-  const { url, headers, stop } = started.running;
+  const { url, headers, pid, stop } = started.running;
   try {
     await sanityCheck(url, headers);
     await autocannon(url, headers, settings.warmupSeconds);
+    const cpuBefore = await cpuSeconds(pid);
     const r = await autocannon(url, headers, settings.durationSeconds);
+    const cpuAfter = await cpuSeconds(pid);
+    const cpuMicrosPerRequest =
+      cpuBefore !== undefined && cpuAfter !== undefined && r.requests.total > 0
+        ? ((cpuAfter - cpuBefore) * 1e6) / r.requests.total
+        : undefined;
     return {
       target: target.name,
       bare: target.bare,
@@ -304,12 +462,27 @@ async function measure(target: Target, upstreamUrl: string): Promise<Measured | 
         mean: r.latency.mean,
       },
       totalRequests: r.requests.total,
+      ...(cpuMicrosPerRequest === undefined ? {} : { cpuMicrosPerRequest }),
       errors: r.errors,
       timeouts: r.timeouts,
       non2xx: r.non2xx,
     };
   } finally {
     await stop();
+  }
+}
+
+/** User + system CPU seconds of a process so far, from /proc (Linux); undefined elsewhere. */
+async function cpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -320,10 +493,12 @@ function isMeasured(r: Measured | Skipped): r is Measured {
 }
 
 function table(results: (Measured | Skipped)[]): string {
-  const rows: string[][] = [['target', 'req/s', 'p50 ms', 'p99 ms', 'vs fastest bare', 'errors']];
+  const rows: string[][] = [
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs fastest bare', 'proxy CPU µs/req', 'errors'],
+  ];
   for (const r of results) {
     if (!isMeasured(r)) {
-      rows.push([r.target, 'skipped', '', '', '', '']);
+      rows.push([r.target, 'skipped', '', '', '', '', '']);
       continue;
     }
     rows.push([
@@ -332,6 +507,7 @@ function table(results: (Measured | Skipped)[]): string {
       r.latencyMs.p50.toFixed(2),
       r.latencyMs.p99.toFixed(2),
       r.ratioToFastestBare === undefined ? '' : `${(r.ratioToFastestBare * 100).toFixed(1)} %`,
+      r.cpuMicrosPerRequest === undefined ? '' : r.cpuMicrosPerRequest.toFixed(1),
       String(r.errors + r.timeouts + r.non2xx),
     ]);
   }
@@ -384,9 +560,39 @@ async function main(): Promise<void> {
 
   process.stdout.write(`\n${table(results)}`);
 
+  const measured = (name: string) => results.filter(isMeasured).find((r) => r.target === name);
+  const sluss = measured('sluss');
+  const undici = measured('bare undici');
+  const ratio =
+    sluss && undici && undici.requestsPerSecond > 0
+      ? sluss.requestsPerSecond / undici.requestsPerSecond
+      : undefined;
+  const ratioLine =
+    ratio === undefined
+      ? 'sluss / bare undici = n/a (both targets must be measured)'
+      : `sluss / bare undici = ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO})`;
+  const machine =
+    `${cpuList.length} × ${cpuList[0]?.model ?? 'cpu'}, node ${process.version}, ` +
+    `${platform()} ${release()} ${arch()}` +
+    (cpuList.length < 3 ? '; proxy, load generator and upstream share the cores' : '');
+  // Proxy CPU per request barely moves when other processes share the cores, unlike req/s.
+  const cpuRatio =
+    sluss?.cpuMicrosPerRequest && undici?.cpuMicrosPerRequest
+      ? undici.cpuMicrosPerRequest / sluss.cpuMicrosPerRequest
+      : undefined;
+  const cpuLine =
+    cpuRatio === undefined
+      ? undefined
+      : `bare undici CPU/req ÷ sluss CPU/req = ${cpuRatio.toFixed(2)} (the same comparison, less sensitive to a busy machine)`;
+  process.stdout.write(`\n${ratioLine}\n${cpuLine ? `${cpuLine}\n` : ''}machine: ${machine}\n`);
+
   await mkdir(join(HERE, 'results'), { recursive: true });
   const report = {
     date: new Date().toISOString(),
+    ratio: ratioLine,
+    slussToBareUndici: ratio,
+    ...(cpuLine === undefined ? {} : { cpuRatio: cpuLine, bareUndiciToSlussCpuPerRequest: cpuRatio }),
+    machine,
     node: process.version,
     platform: `${platform()} ${release()} ${arch()}`,
     cpus: { count: cpuList.length, model: cpuList[0]?.model ?? 'unknown' },

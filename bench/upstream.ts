@@ -1,12 +1,14 @@
 /**
  * The upstream every bench target proxies to: a minimal node:http server returning a
- * fixed 1 KiB body, keep-alive on. It runs in its own process so that its event loop
+ * fixed 1 KiB body, keep-alive on. One extra path, `/__bench/headers`, answers
+ * with the request headers it received as JSON, so the runner can check once
+ * (outside the measured runs) what a proxy passes on. It runs in its own process so that its event loop
  * does not compete with the proxy under test.
  *
  *   node bench/upstream.ts [--port 0]
  */
 import { createServer } from 'node:http';
-import { arg, listenAndReport } from './child-ipc.ts';
+import { arg, HEADER_ECHO_PATH, listenAndReport } from './child-ipc.ts';
 
 const BODY = Buffer.alloc(1024, 'x');
 const HEADERS = {
@@ -18,6 +20,11 @@ const HEADERS = {
 const server = createServer((req, res) => {
   // Drain any request body so keep-alive connections stay usable.
   req.resume();
+  if (req.url === HEADER_ECHO_PATH) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(req.headers));
+    return;
+  }
   res.writeHead(200, HEADERS);
   res.end(BODY);
 });
