@@ -13,6 +13,8 @@ import type { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionReader } from './sessions/reader.ts';
 import type { RevocationView } from './sessions/revocations.ts';
 import type { SessionCookies } from './sessions/session-cookie.ts';
+import type { SessionDataStore } from './sessions/session-data.ts';
+import type { Store } from './store/store.ts';
 import type { TenantRegistry } from './tenancy/tenants.ts';
 
 export interface Components {
@@ -25,6 +27,8 @@ export interface Components {
   readonly sessionCookies: SessionCookies;
   readonly transactions: LoginTransactions;
   readonly revocations: RevocationView;
+  readonly store: Store;
+  readonly sessionData: SessionDataStore;
   readonly identityHeaders: IdentityHeaders;
   readonly keys: KeyRing;
 }

@@ -27,6 +27,14 @@ export const ERROR_CODES = {
     hint: 'The identity provider returned a response sluss refused; see the log entry.',
   },
   ERR_OIDC_IDP_ERROR: { status: 400, hint: 'The identity provider reported an error for this login.' },
+  ERR_LOGOUT_TOKEN_INVALID: {
+    status: 400,
+    hint: 'A back-channel logout token was refused (signature, issuer, audience, age, replay or content); see the log entry.',
+  },
+  ERR_PAYLOAD_INVALID: {
+    status: 400,
+    hint: 'The request body is missing, too large or not application/x-www-form-urlencoded.',
+  },
   ERR_LOGIN_EXPIRED: { status: 400, hint: 'The login took too long or its cookie was lost; start again.' },
   ERR_UNAUTHENTICATED: { status: 401, hint: 'Log in first; API clients get 401 instead of a redirect.' },
   ERR_IDENTITY_INCOMPLETE: {

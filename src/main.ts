@@ -10,6 +10,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { checkConfig } from './config/check.ts';
+import { loadConfig } from './config/loader.ts';
 import { SlussError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { startSluss } from './server.ts';
@@ -28,7 +29,12 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(rest);
     case 'check-config': {
-      const dir = rest[0] ?? parseArgs({ args: rest, options: { config: { type: 'string' } } }).values.config;
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { config: { type: 'string' } },
+        allowPositionals: true,
+      });
+      const dir = values.config ?? positionals[0];
       if (!dir) return usage();
       const result = checkConfig(dir);
       process.stdout.write(result.output);
@@ -62,9 +68,12 @@ function usage(): number {
 
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', default: '/etc/sluss' } } });
-  const log = createLogger({ level: process.env.SLUSS_LOG_LEVEL ?? 'info' });
+  let log = createLogger({ level: process.env.SLUSS_LOG_LEVEL ?? 'info' });
   try {
-    const sluss = await startSluss({ configDir: values.config, logger: log });
+    const config = loadConfig(values.config);
+    // SLUSS_LOG_LEVEL overrides logging.level, for debugging without editing the ConfigMap.
+    log = createLogger({ level: process.env.SLUSS_LOG_LEVEL ?? config.logging.level });
+    const sluss = await startSluss({ config, logger: log });
     stopOnSignals(() => sluss.close());
     return -1; // keep running
   } catch (error) {

@@ -4,10 +4,10 @@ export const SLUSS_PREFIX = '/.sluss/';
 export const PATHS = {
   login: '/.sluss/login',
   callback: '/.sluss/callback',
+  backchannelLogout: '/.sluss/backchannel-logout',
   logout: '/.sluss/logout',
   loggedOut: '/.sluss/logged-out',
   jwks: '/.sluss/jwks.json',
-  userinfo: '/.sluss/userinfo',
 } as const;
 
 export const ADMIN_PATHS = {

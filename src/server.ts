@@ -31,13 +31,15 @@ import { isPublicPath } from './proxy/public-paths.ts';
 import { rejectUpgrade, WebsocketForwarder } from './proxy/websocket.ts';
 import { handleAdminRequest } from './routes/admin.ts';
 import { loginPath } from './routes/login.ts';
-import { handleSlussRoute } from './routes/sluss-routes.ts';
+import { handleSlussRoute, sendJwks } from './routes/sluss-routes.ts';
 import { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionLookup } from './sessions/reader.ts';
 import { SessionReader } from './sessions/reader.ts';
 import { MemoryRevocations } from './sessions/revocations.ts';
 import { CookieSealer } from './sessions/sealed-cookie.ts';
 import { SessionCookies } from './sessions/session-cookie.ts';
+import { SessionDataStore } from './sessions/session-data.ts';
+import { MemoryStore } from './store/memory-store.ts';
 import type { Tenant } from './tenancy/tenants.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
 
@@ -66,6 +68,7 @@ export function buildComponents(config: SlussConfig, log: Logger, clock: Clock):
     previous: config.cookies.previousSecrets,
   });
   const revocations = new MemoryRevocations(clock);
+  const store = new MemoryStore(clock);
   const keys = loadKeyRing(config.signingKeys);
   const metrics = createMetrics();
   metrics.configInfo.set(config.tenants.length);
@@ -79,6 +82,8 @@ export function buildComponents(config: SlussConfig, log: Logger, clock: Clock):
     sessionCookies: new SessionCookies(config.cookies),
     transactions: new LoginTransactions(sealer, clock),
     revocations,
+    store,
+    sessionData: new SessionDataStore(store, clock),
     identityHeaders: new IdentityHeaders({ config: config.identityHeaders, keys, clock }),
     keys,
   };
@@ -120,8 +125,8 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
     closing ??= (async () => {
       ready = false;
       log.info({ event: 'stopping' }, 'draining connections');
-      await drain(publicServer, options.drainTimeoutMs ?? 10_000);
-      await Promise.all([pipeline.close(), closeServer(adminServer)]);
+      await drain(publicServer, options.drainTimeoutMs ?? 10_000, () => pipeline.closeWebsockets());
+      await Promise.all([pipeline.close(), closeServer(adminServer), components.store.close()]);
       log.info({ event: 'stopped' }, 'sluss stopped');
     })();
     return closing;
@@ -170,6 +175,12 @@ class RequestPipeline {
     // Origin-form only: an absolute-form or `*` target is not something a browser sends us.
     if (url.charCodeAt(0) !== 47 /* / */) {
       sendJson(res, 400, { error: 'ERR_BAD_REQUEST', message: 'request target must be a path' });
+      return;
+    }
+    // The keys are the same for every tenant; apps fetch them by any host name (often 127.0.0.1).
+    if (url === PATHS.jwks) {
+      components.metrics.requests.inc({ outcome: 'sluss_route' });
+      sendJwks(components, res);
       return;
     }
     const tenant = components.tenants.resolve(req.headers.host);
@@ -279,6 +290,10 @@ class RequestPipeline {
     });
   }
 
+  closeWebsockets(): void {
+    this.websockets.close();
+  }
+
   async close(): Promise<void> {
     this.websockets.close();
     await this.forwarder.close();
@@ -302,10 +317,14 @@ function urlOf(server: Server): string {
 }
 
 /** Stops accepting, lets in-flight requests finish (bounded), then cuts the rest. */
-async function drain(server: Server, timeoutMs: number): Promise<void> {
+async function drain(server: Server, timeoutMs: number, closeUpgraded: () => void): Promise<void> {
   const closed = closeServer(server);
   server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  const timer = setTimeout(() => {
+    server.closeAllConnections();
+    // Websockets hold the server open but are no longer its connections.
+    closeUpgraded();
+  }, timeoutMs);
   timer.unref();
   await closed;
   clearTimeout(timer);

@@ -4,9 +4,10 @@
  * default tenant that does not exist…) are appended to `problems`.
  */
 
+import { createPrivateKey } from 'node:crypto';
 import type { ConfigProblem } from './loader.ts';
-import type { GlobalConfigFile, TenantConfigFile } from './schema.ts';
-import type { IdentityHeaderConfig, SlussConfig, TenantConfig } from './types.ts';
+import type { GlobalConfigFile, OidcIdpConfigFile, TenantConfigFile } from './schema.ts';
+import type { IdentityHeaderConfig, OidcIdpConfig, SlussConfig, TenantConfig } from './types.ts';
 
 /** Header names compare case-insensitively and proxies fold `_` into `-`: normalise both. */
 export function normaliseHeaderName(name: string): string {
@@ -34,11 +35,14 @@ export function resolveConfig(
   if (defaultTenant === undefined && tenants.length === 1) defaultTenant = tenants[0]?.prefix;
 
   const secure = global.cookies.secure;
-  if (!secure && !isLoopbackOrigin(publicOrigin)) {
+  const nonLoopback = [publicOrigin, ...tenants.map((tenant) => tenant.publicOrigin)].find(
+    (o) => !isLoopbackOrigin(o),
+  );
+  if (!secure && nonLoopback) {
     problems.push({
       file: 'sluss.yaml',
       path: 'cookies.secure',
-      message: 'may be false only when publicUrl is a loopback http URL',
+      message: `may be false only when every public URL is a loopback http URL (not ${nonLoopback})`,
     });
   }
   if (global.cookies.sameSite === 'none' && !secure) {
@@ -102,18 +106,102 @@ function resolveTenant(
     prefix: data.prefix,
     title: data.title,
     publicOrigin: data.publicUrl ? new URL(data.publicUrl).origin : publicOrigin,
-    idps: data.idps.map((idp) => ({
-      id: idp.id,
-      type: idp.type,
-      title: idp.title ?? idp.id,
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      clientSecret: idp.clientSecret,
-      scopes: idp.scopes,
-    })),
+    idps: data.idps.map((idp, index) => resolveOidcIdp(idp, `idps[${index}]`, file, problems)),
     session: data.session,
     source: file,
   };
+}
+
+/** Defaults and the rules that span several keys of one OIDC IdP. */
+function resolveOidcIdp(
+  idp: OidcIdpConfigFile,
+  at: string,
+  file: string,
+  problems: ConfigProblem[],
+): OidcIdpConfig {
+  const problem = (path: string, message: string) => problems.push({ file, path: `${at}.${path}`, message });
+  const method = idp.tokenEndpointAuthMethod ?? (idp.clientSecret ? 'client_secret_basic' : 'none');
+  if ((method === 'client_secret_basic' || method === 'client_secret_post') && !idp.clientSecret) {
+    problem('clientSecret', `is required for tokenEndpointAuthMethod ${method}`);
+  }
+  if (method === 'private_key_jwt' && !idp.clientPrivateKey) {
+    problem('clientPrivateKey', 'is required for tokenEndpointAuthMethod private_key_jwt');
+  }
+  if (idp.clientPrivateKey) {
+    const keyProblem = clientKeyProblem(idp.clientPrivateKey);
+    if (keyProblem) problem('clientPrivateKey', keyProblem);
+    if (method !== 'private_key_jwt')
+      problem('clientPrivateKey', 'is only used with tokenEndpointAuthMethod private_key_jwt');
+  }
+  if (method === 'none' && idp.clientSecret)
+    problem('clientSecret', 'must not be set with tokenEndpointAuthMethod none');
+  if (idp.endpoints && idp.discoveryUrl)
+    problem('discoveryUrl', 'conflicts with endpoints: use one or the other');
+
+  const implicit = idp.responseType !== 'code';
+  const responseMode = idp.responseMode ?? (implicit ? 'form_post' : 'query');
+  if (implicit && responseMode !== 'form_post') {
+    problem(
+      'responseMode',
+      `must be form_post for responseType "${idp.responseType}" (a fragment never reaches sluss)`,
+    );
+  }
+  if (idp.skipAtHashCheck && idp.responseType !== 'id_token token') {
+    problem('skipAtHashCheck', 'only applies to responseType "id_token token"');
+  }
+  if (idp.userinfo && idp.responseType === 'id_token') {
+    problem('userinfo', 'needs an access token: use responseType code or "id_token token"');
+  }
+  if (idp.userinfo && idp.endpoints && !idp.endpoints.userinfo)
+    problem('endpoints.userinfo', 'is required when userinfo is true');
+  if (idp.refresh.enabled && implicit)
+    problem('refresh.enabled', 'needs responseType code (implicit flows get no refresh token)');
+  if (idp.mfa.source === 'acr' && idp.mfa.acrValues.length === 0)
+    problem('mfa.acrValues', 'must list the acr values that mean MFA');
+
+  return {
+    id: idp.id,
+    type: idp.type,
+    title: idp.title ?? idp.id,
+    issuer: idp.issuer,
+    discoveryUrl: idp.endpoints ? undefined : (idp.discoveryUrl ?? discoveryUrlFor(idp.issuer)),
+    endpoints: idp.endpoints,
+    metadataRefreshSeconds: idp.metadataRefreshSeconds,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    tokenEndpointAuthMethod: method,
+    clientPrivateKey: idp.clientPrivateKey,
+    clientKeyId: idp.clientKeyId,
+    idTokenSigningAlgs: idp.idTokenSigningAlgs,
+    expectedKeyId: idp.expectedKeyId,
+    scopes: idp.scopes,
+    responseType: idp.responseType,
+    responseMode,
+    skipAtHashCheck: idp.skipAtHashCheck,
+    userinfo: idp.userinfo,
+    refresh: idp.refresh,
+    mfa: idp.mfa,
+    clockSkewSeconds: idp.clockSkewSeconds,
+    backchannelLogout: idp.backchannelLogout,
+    rpInitiatedLogout: idp.rpInitiatedLogout,
+    errorRedirectUrl: idp.errorRedirectUrl,
+  };
+}
+
+/** OpenID Connect Discovery 1.0 §4: the issuer with `/.well-known/openid-configuration` appended to its path. */
+export function discoveryUrlFor(issuer: string): string {
+  return `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+}
+
+function clientKeyProblem(pem: string): string | undefined {
+  try {
+    const key = createPrivateKey(pem);
+    return key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'ec'
+      ? undefined
+      : 'must be an RSA or EC private key';
+  } catch {
+    return 'is not a readable PEM private key';
+  }
 }
 
 function checkUniqueTenants(tenants: readonly TenantConfig[], problems: ConfigProblem[]): void {

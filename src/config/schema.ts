@@ -218,6 +218,34 @@ export const globalConfigSchema = z.strictObject({
   }),
 });
 
+/** Asymmetric JWS algorithms only: an HMAC-signed ID token would be keyed by the client secret (or worse). */
+export const ID_TOKEN_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+const oidcEndpoints = z
+  .strictObject({
+    authorization: secureUrl.meta({ description: 'Authorization endpoint (required without discovery).' }),
+    token: secureUrl.meta({ description: 'Token endpoint (required without discovery).' }),
+    jwks: secureUrl.meta({
+      description: 'JWKS URI with the ID-token signing keys (required without discovery).',
+    }),
+    userinfo: secureUrl
+      .optional()
+      .meta({ description: 'UserInfo endpoint; without it claims come from the ID token.' }),
+    endSession: secureUrl.optional().meta({ description: 'End-session endpoint for RP-initiated logout.' }),
+  })
+  .meta({ description: 'Endpoints set by hand; when present, discovery is not used.' });
+
 const oidcIdp = z.strictObject({
   id: z
     .string()
@@ -228,19 +256,117 @@ const oidcIdp = z.strictObject({
   type: z.literal('oidc'),
   title: z.string().min(1).max(100).optional().meta({ description: 'Name shown on login buttons.' }),
   issuer: secureUrl.meta({
-    description: "The OpenID Provider's issuer; discovery reads `<issuer>/.well-known/openid-configuration`.",
+    description:
+      "The OpenID Provider's issuer, exactly as in its ID tokens. Discovery reads `<issuer>/.well-known/openid-configuration` unless `endpoints` or `discoveryUrl` is set.",
   }),
+  discoveryUrl: secureUrl
+    .optional()
+    .meta({ description: 'Discovery document URL, when it is not at the standard place under the issuer.' }),
+  endpoints: oidcEndpoints.optional(),
+  metadataRefreshSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600)
+    .meta({
+      description: 'How often discovered metadata is fetched again; the last good copy is kept on failure.',
+    }),
   clientId: z.string().min(1).meta({ description: 'Client ID registered at the IdP.' }),
   clientSecret: z
     .string()
     .min(1)
     .optional()
     .meta({ description: 'Client secret; use `${file:...}` or `${env:...}`.', secret: true }),
+  tokenEndpointAuthMethod: z
+    .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+    .optional()
+    .meta({
+      description:
+        'How sluss authenticates at the token endpoint. Default: `client_secret_basic` with a client secret, else `none` (public client, PKCE only).',
+    }),
+  clientPrivateKey: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'PKCS#8 PEM private key for `private_key_jwt` (RSA or EC).', secret: true }),
+  clientKeyId: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .meta({ description: '`kid` of `clientPrivateKey` as registered at the IdP.' }),
+  idTokenSigningAlgs: z.array(z.enum(ID_TOKEN_ALGORITHMS)).min(1).default(['RS256']).meta({
+    description: 'ID-token signature algorithms accepted. Symmetric (HS*) and `none` are never accepted.',
+  }),
+  expectedKeyId: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .meta({ description: 'When set, an ID token must be signed with the key of this `kid`.' }),
   scopes: z
     .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token'))
     .default(['openid', 'email', 'profile'])
     .refine((scopes) => scopes.includes('openid'), 'must include "openid"')
     .meta({ description: 'Scopes requested at login.' }),
+  responseType: z.enum(['code', 'id_token', 'id_token token']).default('code').meta({
+    description:
+      '`code` (authorization code with PKCE, recommended) or the implicit `id_token` / `id_token token`, which always use `response_mode=form_post`.',
+  }),
+  responseMode: z.enum(['query', 'form_post']).optional().meta({
+    description:
+      'Default: `query` for `code`, `form_post` for the implicit types (the only mode they support).',
+  }),
+  skipAtHashCheck: z.boolean().default(false).meta({
+    description:
+      'Accept an `id_token token` response whose `at_hash` is missing or wrong (for IdPs that compute it wrongly). Weakens the binding of the access token; logged as a warning.',
+  }),
+  userinfo: z.boolean().default(false).meta({
+    description:
+      "Fetch the UserInfo endpoint after login and merge its claims over the ID token's (only when its `sub` matches).",
+  }),
+  refresh: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      intervalSeconds: z
+        .number()
+        .int()
+        .min(30)
+        .max(24 * 3600)
+        .default(300)
+        .meta({ description: 'How often a session re-checks the user at the IdP with its refresh token.' }),
+    })
+    .default({ enabled: false, intervalSeconds: 300 })
+    .meta({
+      description:
+        'Use refresh tokens (kept server side) to keep a session in step with the IdP: refreshed claims, and the session ends when the IdP refuses.',
+    }),
+  mfa: z
+    .strictObject({
+      source: z.enum(['amr', 'acr', 'idp-enforced']).default('amr').meta({
+        description:
+          '`amr`: MFA when the `amr` claim names a second factor. `acr`: MFA when `acr` is one of `acrValues` (IdPs that send no `amr`, e.g. ADFS). `idp-enforced`: the IdP always requires MFA for this app (e.g. Google with 2SV enforced).',
+      }),
+      acrValues: z.array(z.string().min(1)).default([]).meta({ description: '`acr` values that mean MFA.' }),
+    })
+    .default({ source: 'amr', acrValues: [] }),
+  clockSkewSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(300)
+    .default(30)
+    .meta({ description: 'Tolerated clock difference for `iat`, `exp` and `nbf`.' }),
+  backchannelLogout: z.boolean().default(true).meta({
+    description: 'Accept OpenID back-channel logout tokens from this IdP at `/.sluss/backchannel-logout`.',
+  }),
+  rpInitiatedLogout: z.boolean().default(true).meta({
+    description: "On logout, send the browser on to the IdP's end-session endpoint when it has one.",
+  }),
+  errorRedirectUrl: secureUrl.optional().meta({
+    description: 'Where browsers go when a login at this IdP fails (else sluss shows its error page).',
+  }),
 });
 
 export const idpSchema = z.discriminatedUnion('type', [oidcIdp]);

@@ -8,14 +8,48 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+export type TokenEndpointAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'private_key_jwt'
+  | 'none';
+
+export interface OidcEndpoints {
+  readonly authorization: string;
+  readonly token: string;
+  readonly jwks: string;
+  readonly userinfo?: string | undefined;
+  readonly endSession?: string | undefined;
+}
+
 export interface OidcIdpConfig {
   readonly id: string;
   readonly type: 'oidc';
   readonly title: string;
   readonly issuer: string;
+  /** Discovery document URL; undefined when `endpoints` are set by hand. */
+  readonly discoveryUrl: string | undefined;
+  readonly endpoints: OidcEndpoints | undefined;
+  readonly metadataRefreshSeconds: number;
   readonly clientId: string;
   readonly clientSecret: string | undefined;
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  readonly clientPrivateKey: string | undefined;
+  readonly clientKeyId: string | undefined;
+  /** Undefined: the asymmetric algorithms the IdP advertises. */
+  readonly idTokenSigningAlgs: readonly string[] | undefined;
+  readonly expectedKeyId: string | undefined;
   readonly scopes: readonly string[];
+  readonly responseType: 'code' | 'id_token' | 'id_token token';
+  readonly responseMode: 'query' | 'form_post';
+  readonly skipAtHashCheck: boolean;
+  readonly userinfo: boolean;
+  readonly refresh: { readonly enabled: boolean; readonly intervalSeconds: number };
+  readonly mfa: { readonly source: 'amr' | 'acr' | 'idp-enforced'; readonly acrValues: readonly string[] };
+  readonly clockSkewSeconds: number;
+  readonly backchannelLogout: boolean;
+  readonly rpInitiatedLogout: boolean;
+  readonly errorRedirectUrl: string | undefined;
 }
 
 export type IdpConfig = OidcIdpConfig;

@@ -79,6 +79,8 @@ export class IdentityHeaders {
         tenant: session.tenant,
         idp: session.idp,
         amr: identity.amr,
+        acr: identity.acr,
+        mfa: identity.mfa,
         auth_time: identity.authTime,
         sid: session.sid,
       })

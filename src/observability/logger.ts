@@ -26,7 +26,6 @@ export const REDACTED_PATHS: readonly string[] = [
   '*.access_token',
   '*.refresh_token',
   '*.id_token',
-  '*.code',
   '*.code_verifier',
   '*.codeVerifier',
   'cookie',

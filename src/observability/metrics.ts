@@ -16,7 +16,7 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'sluss_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'sluss_' });
   return {
     registry,
     requests: new Counter({

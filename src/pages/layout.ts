@@ -40,8 +40,8 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f4f5f
 main{background:#fff;max-width:34rem;width:calc(100% - 2rem);padding:2rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15)}
 h1{font-size:1.4rem;margin:0 0 1rem}
 p{line-height:1.5}
-a.button{display:inline-block;background:#0b57d0;color:#fff;padding:.6rem 1.2rem;border-radius:4px;text-decoration:none}
-a.button:focus{outline:3px solid #1c1e21;outline-offset:2px}
+a.button,button.button{border:0;font:inherit;cursor:pointer;display:inline-block;background:#0b57d0;color:#fff;padding:.6rem 1.2rem;border-radius:4px;text-decoration:none}
+a.button:focus,button.button:focus{outline:3px solid #1c1e21;outline-offset:2px}
 .ref{color:#555;font-size:.85rem;margin-top:1.5rem}
 code{background:#eef0f3;padding:.1rem .3rem;border-radius:3px}
 </style>

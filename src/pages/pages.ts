@@ -43,3 +43,13 @@ export function loggedOutPage(loginPath: string): string {
 <p><a class="button" href="${escapeHtml(loginPath)}">Sign in again</a></p>`,
   });
 }
+
+/** Shown when a logout did not come from sluss's own origin: one button that POSTs it. */
+export function logoutConfirmPage(logoutPath: string): string {
+  return renderPage({
+    title: 'Sign out',
+    heading: 'Sign out?',
+    bodyHtml: `<p>Do you want to end your session?</p>
+<form method="post" action="${escapeHtml(logoutPath)}"><button type="submit" class="button">Sign out</button></form>`,
+  });
+}

@@ -140,7 +140,7 @@ export class Forwarder {
       pipelining: 1,
       keepAliveTimeout: 30_000,
       headersTimeout: upstream.timeoutMs,
-      // Long downloads and slow streams are legitimate; the socket timeout below guards idleness.
+      // Long downloads and event streams are legitimate, so no body timeout; headersTimeout bounds the wait for a response.
       bodyTimeout: 0,
     });
     this.policy = policy;

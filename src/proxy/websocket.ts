@@ -13,6 +13,7 @@ import { headerListToObject, upstreamRequestHeaders } from './header-hygiene.ts'
 export class WebsocketForwarder {
   private readonly proxy: ProxyServer;
   private readonly policy: HeaderPolicy;
+  private readonly open = new Set<Duplex>();
 
   constructor(origin: string, policy: HeaderPolicy, log: Logger) {
     this.policy = policy;
@@ -24,6 +25,9 @@ export class WebsocketForwarder {
   }
 
   forward(req: IncomingMessage, socket: Duplex, head: Buffer, context: ForwardContext): void {
+    // Upgraded sockets are not the HTTP server's any more: track them so shutdown can close them.
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
     const headers = headerListToObject(upstreamRequestHeaders(req, this.policy, context));
     // The upgrade handshake itself is hop-by-hop but must reach the upstream.
     headers.connection = 'Upgrade';
@@ -32,7 +36,15 @@ export class WebsocketForwarder {
     this.proxy.ws(req, socket, head);
   }
 
+  /** Open websocket connections. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Ends every proxied websocket (at the end of the shutdown drain) and the proxy. */
   close(): void {
+    for (const socket of this.open) socket.destroy();
+    this.open.clear();
     this.proxy.close();
   }
 }

@@ -1,23 +1,28 @@
 /**
- * GET /.sluss/callback: the IdP's answer to a login. The transaction cookie
- * named after `state` must exist, be intact and belong to this tenant; then
- * openid-client validates the code exchange and the ID token. Only then is a
- * new session (new ID: no fixation) sealed into the session cookie. The
- * transaction cookie is deleted whatever the outcome, so a callback URL
- * cannot be replayed.
+ * /.sluss/callback: the IdP's answer to a login, as a query (GET) or a
+ * form_post (POST). The transaction cookie named after `state` must exist, be
+ * intact and belong to this tenant; the state is single-use across replicas
+ * (store); then the OIDC adapter validates tokens and claims. Only then is a
+ * new session (new ID: no fixation) sealed into the session cookie, and the
+ * IdP's tokens kept server side. The transaction cookie is deleted whatever
+ * the outcome.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { epochSeconds } from '../clock.ts';
 import type { Components } from '../components.ts';
+import type { OidcIdpConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
 import { expireCookie, readCookie } from '../http/cookies.ts';
-import { replyError } from '../http/errors.ts';
+import { readForm } from '../http/form-body.ts';
 import { redirect } from '../http/reply.ts';
 import { identityFromOidcClaims } from '../identity/identity.ts';
-import { transactionCookieName } from '../sessions/login-transaction.ts';
+import type { CompletedLogin } from '../protocols/oidc/oidc-client.ts';
+import { LOGIN_TTL_SECONDS, transactionCookieName } from '../sessions/login-transaction.ts';
 import { createSession } from '../sessions/session.ts';
+import { STORE_KEYS } from '../store/store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
-import { loginPath } from './login.ts';
+import { transactionCookieAttributes } from './login.ts';
+import { failLogin } from './login-failure.ts';
 
 const MAX_STATE_LENGTH = 256;
 
@@ -29,23 +34,33 @@ export async function handleCallback(
   url: URL,
 ): Promise<void> {
   const { config, log, metrics } = components;
-  const state = url.searchParams.get('state') ?? '';
-  const cookieAttributes = { secure: config.cookies.secure, sameSite: 'lax', path: '/' } as const;
-  const txnCookie = state ? transactionCookieName(config.cookies.txnPrefix, state) : undefined;
-  const clearTxn =
-    txnCookie && readCookie(req.headers.cookie, txnCookie) !== undefined
-      ? [expireCookie(txnCookie, cookieAttributes)]
+  let form: URLSearchParams | undefined;
+  if (req.method === 'POST') {
+    try {
+      form = await readForm(req);
+    } catch (error) {
+      failLogin(components, req, res, tenant, undefined, error as SlussError);
+      return;
+    }
+  }
+  const params = form ?? url.searchParams;
+  const state = params.get('state') ?? '';
+  const validState = state.length > 0 && state.length <= MAX_STATE_LENGTH && /^[A-Za-z0-9_-]+$/.test(state);
+  const txnCookie = validState ? transactionCookieName(config.cookies.txnPrefix, state) : undefined;
+  const sealed = txnCookie ? readCookie(req.headers.cookie, txnCookie) : undefined;
+  const clearTxnFor = (idp: OidcIdpConfig | undefined): string[] =>
+    txnCookie && sealed !== undefined
+      ? [expireCookie(txnCookie, transactionCookieAttributes(components, idp))]
       : [];
-  const fail = (error: SlussError, idp = 'unknown') => {
-    metrics.logins.inc({ tenant: tenant.prefix, idp, result: error.code });
-    replyError(req, res, log.child({ tenant: tenant.prefix, idp }), error, {
-      retryPath: loginPath('/'),
-      setCookies: clearTxn,
-    });
-  };
+  let clearTxn = clearTxnFor(undefined);
 
-  if (!state || state.length > MAX_STATE_LENGTH || !/^[A-Za-z0-9_-]+$/.test(state) || !txnCookie) {
-    fail(
+  if (!validState) {
+    failLogin(
+      components,
+      req,
+      res,
+      tenant,
+      undefined,
       new SlussError(
         'ERR_OIDC_STATE_MISMATCH',
         'This sign-in response does not belong to a sign-in started here.',
@@ -53,54 +68,93 @@ export async function handleCallback(
     );
     return;
   }
-  const transaction = await components.transactions.open(readCookie(req.headers.cookie, txnCookie), state);
+  const transaction = await components.transactions.open(sealed, state);
   if (!transaction) {
-    fail(
+    failLogin(
+      components,
+      req,
+      res,
+      tenant,
+      undefined,
       new SlussError(
         'ERR_LOGIN_EXPIRED',
         'This sign-in has expired or was already used. Please sign in again.',
       ),
+      clearTxn,
     );
     return;
   }
   const rp = tenant.idps.get(transaction.idp);
+  clearTxn = clearTxnFor(rp?.idp);
   if (transaction.tenant !== tenant.prefix || !rp) {
-    fail(
+    failLogin(
+      components,
+      req,
+      res,
+      tenant,
+      undefined,
       new SlussError('ERR_OIDC_STATE_MISMATCH', 'This sign-in response belongs to another site.'),
-      transaction.idp,
+      clearTxn,
+    );
+    return;
+  }
+  // Single use across replicas: a copied transaction cookie and callback replayed elsewhere are refused.
+  if (!(await components.store.addOnce(STORE_KEYS.oidcState(state), LOGIN_TTL_SECONDS))) {
+    failLogin(
+      components,
+      req,
+      res,
+      tenant,
+      rp.idp,
+      new SlussError('ERR_LOGIN_EXPIRED', 'This sign-in was already used. Please sign in again.'),
+      clearTxn,
     );
     return;
   }
 
   const stopTimer = metrics.loginDuration.startTimer({ tenant: tenant.prefix, idp: rp.idp.id });
+  let completed: CompletedLogin;
   let identity: ReturnType<typeof identityFromOidcClaims>;
   try {
-    const completed = await rp.completeAuthorization(url, transaction);
-    identity = identityFromOidcClaims(completed.claims);
+    completed = await rp.completeAuthorization({ url, ...(form ? { form } : {}) }, transaction);
+    identity = identityFromOidcClaims(completed.claims, rp.idp.mfa);
   } catch (error) {
-    stopTimer();
-    fail(
+    const failure =
       error instanceof SlussError
         ? error
         : new SlussError('ERR_OIDC_CALLBACK_INVALID', 'The sign-in could not be completed.', {
             cause: error,
-          }),
-      rp.idp.id,
-    );
+          });
+    failLogin(components, req, res, tenant, rp.idp, failure, clearTxn);
     return;
+  } finally {
+    stopTimer();
   }
-  stopTimer();
 
+  const idpSid = typeof completed.claims.sid === 'string' ? completed.claims.sid : undefined;
   const session = createSession(
-    { tenant: tenant.prefix, idp: rp.idp.id, identity, maxAgeSeconds: tenant.config.session.maxAgeSeconds },
+    {
+      tenant: tenant.prefix,
+      idp: rp.idp.id,
+      identity,
+      maxAgeSeconds: tenant.config.session.maxAgeSeconds,
+      idpSid,
+    },
     components.clock,
   );
-  const sealed = await components.sessions.seal(session);
+  const now = epochSeconds(components.clock);
   const sessionCookies = components.sessionCookies.write(
-    sealed,
-    session.exp - epochSeconds(components.clock),
+    await components.sessions.seal(session),
+    session.exp - now,
     req.headers.cookie,
   );
+  await components.sessionData.save(session, {
+    idToken: completed.tokens.idToken,
+    ...(completed.tokens.refreshToken && rp.idp.refresh.enabled
+      ? { refreshToken: completed.tokens.refreshToken }
+      : {}),
+    checkedAt: now,
+  });
   metrics.logins.inc({ tenant: tenant.prefix, idp: rp.idp.id, result: 'success' });
   log.info(
     {
@@ -109,6 +163,7 @@ export async function handleCallback(
       idp: rp.idp.id,
       sub: identity.sub,
       sid: session.sid,
+      mfa: identity.mfa,
       exp: session.exp,
     },
     'login succeeded',

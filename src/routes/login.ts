@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Components } from '../components.ts';
+import type { OidcIdpConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
 import { cookieNamesWithPrefix, expireCookie, serializeCookie } from '../http/cookies.ts';
 import { replyError } from '../http/errors.ts';
@@ -17,6 +18,7 @@ import {
   transactionCookieName,
 } from '../sessions/login-transaction.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
+import { failLogin } from './login-failure.ts';
 
 export function loginPath(returnTo: string): string {
   return `${PATHS.login}?rd=${encodeURIComponent(returnTo)}`;
@@ -53,13 +55,12 @@ export async function handleLogin(
       error instanceof SlussError
         ? error
         : new SlussError('ERR_IDP_UNAVAILABLE', 'The sign-in service is not reachable.', { cause: error });
-    replyError(req, res, components.log.child({ tenant: tenant.prefix, idp: rp.idp.id }), failure, {
-      retryPath: loginPath(returnTo),
-    });
+    failLogin(components, req, res, tenant, rp.idp, failure, [], loginPath(returnTo));
     return;
   }
 
   const { cookies } = components.config;
+  const attributes = transactionCookieAttributes(components, rp.idp);
   const { sealed } = components.transactions.create({
     state: start.state,
     nonce: start.nonce,
@@ -68,8 +69,6 @@ export async function handleLogin(
     idp: rp.idp.id,
     returnTo,
   });
-  // The IdP redirects back with a top-level GET, which SameSite=Lax cookies accompany.
-  const attributes = { secure: cookies.secure, sameSite: 'lax', path: '/' } as const;
   const setCookies = [
     ...pendingLoginsToDrop(req.headers.cookie, cookies.txnPrefix).map((name) =>
       expireCookie(name, attributes),
@@ -80,6 +79,21 @@ export async function handleLogin(
     }),
   ];
   redirect(res, start.url, setCookies);
+}
+
+/**
+ * The IdP comes back with a top-level GET (query mode), which SameSite=Lax
+ * cookies accompany; a form_post is a cross-site POST, which only
+ * SameSite=None cookies do, and those must be Secure (browsers accept Secure
+ * cookies on http://localhost, so the demo works too).
+ */
+export function transactionCookieAttributes(components: Components, idp: OidcIdpConfig | undefined) {
+  const formPost = idp?.responseMode === 'form_post';
+  return {
+    secure: components.config.cookies.secure || formPost,
+    sameSite: formPost ? 'none' : 'lax',
+    path: '/',
+  } as const;
 }
 
 /** When a browser has too many logins in flight, the older ones are abandoned. */

@@ -1,12 +1,14 @@
 /**
  * /.sluss/logout ends the session: its ID is revoked (so a copied cookie is
- * dead too), the cookies are deleted, and the browser lands on the
- * logged-out page. /.sluss/logged-out shows that page.
+ * dead too), its server-side data dropped, the cookies deleted; then the
+ * browser goes on to the IdP's end-session endpoint (RP-initiated logout,
+ * with the ID token as hint) when the IdP has one, else to the logged-out
+ * page. /.sluss/logged-out shows that page.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Components } from '../components.ts';
 import { redirect, sendHtml } from '../http/reply.ts';
-import { loggedOutPage } from '../pages/pages.ts';
+import { loggedOutPage, logoutConfirmPage } from '../pages/pages.ts';
 import { PATHS } from '../paths.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 import { loginPath } from './login.ts';
@@ -17,26 +19,53 @@ export async function handleLogout(
   res: ServerResponse,
   tenant: Tenant,
 ): Promise<void> {
+  // A cross-site page must not be able to sign users out (an <img> or a form on another site).
+  if (!isSameOriginRequest(req, tenant.publicOrigin)) {
+    sendHtml(res, 200, logoutConfirmPage(PATHS.logout));
+    return;
+  }
+  const clear = components.sessionCookies.clear(req.headers.cookie);
   const lookup = await components.sessions.lookup(
     components.sessionCookies.read(req.headers.cookie),
     tenant.prefix,
   );
-  if ('session' in lookup) {
-    const { session } = lookup;
-    components.revocations.revoke(session.sid, session.exp);
-    components.identityHeaders.evict(session.sid);
-    components.log.info(
-      {
-        event: 'logout',
-        tenant: tenant.prefix,
-        idp: session.idp,
-        sub: session.identity.sub,
-        sid: session.sid,
-      },
-      'logout',
+  if (!('session' in lookup)) {
+    redirect(res, PATHS.loggedOut, clear);
+    return;
+  }
+  const { session } = lookup;
+  components.revocations.revoke(session.sid, session.exp);
+  components.identityHeaders.evict(session.sid);
+  const data = await components.sessionData.load(session.sid);
+  await components.sessionData.remove(session.sid);
+  components.log.info(
+    { event: 'logout', tenant: tenant.prefix, idp: session.idp, sub: session.identity.sub, sid: session.sid },
+    'logout',
+  );
+
+  const rp = tenant.idps.get(session.idp);
+  let endSession: string | undefined;
+  try {
+    endSession = await rp?.endSessionUrl(data?.idToken, `${tenant.publicOrigin}${PATHS.loggedOut}`);
+  } catch (error) {
+    // The local session is over either way; an unreachable IdP only skips its logout.
+    components.log.warn(
+      { err: error, tenant: tenant.prefix, idp: session.idp },
+      'RP-initiated logout skipped',
     );
   }
-  redirect(res, PATHS.loggedOut, components.sessionCookies.clear(req.headers.cookie));
+  redirect(res, endSession ?? PATHS.loggedOut, clear);
+}
+
+/**
+ * Fetch Metadata and Origin say where a request came from. Without either
+ * (non-browser clients, old browsers) the request is taken as direct.
+ */
+export function isSameOriginRequest(req: IncomingMessage, origin: string): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const from = req.headers.origin;
+  return from === undefined || from === origin;
 }
 
 export function handleLoggedOut(res: ServerResponse): void {

@@ -8,6 +8,7 @@ import { SlussError } from '../errors.ts';
 import { replyError } from '../http/errors.ts';
 import { PATHS } from '../paths.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
+import { handleBackchannelLogout } from './backchannel-logout.ts';
 import { handleCallback } from './callback.ts';
 import { handleLogin } from './login.ts';
 import { handleLoggedOut, handleLogout } from './logout.ts';
@@ -28,7 +29,10 @@ export async function handleSlussRoute(
       if (isRead) return handleLogin(components, req, res, tenant, url);
       break;
     case PATHS.callback:
-      if (isRead) return handleCallback(components, req, res, tenant, url);
+      if (isRead || method === 'POST') return handleCallback(components, req, res, tenant, url);
+      break;
+    case PATHS.backchannelLogout:
+      if (method === 'POST') return handleBackchannelLogout(components, req, res, tenant);
       break;
     case PATHS.logout:
       if (isRead || method === 'POST') return handleLogout(components, req, res, tenant);
@@ -52,7 +56,7 @@ export async function handleSlussRoute(
   );
 }
 
-function sendJwks(components: Components, res: ServerResponse): void {
+export function sendJwks(components: Components, res: ServerResponse): void {
   const body = JSON.stringify(components.keys.jwks);
   res.writeHead(200, {
     'content-type': 'application/jwk-set+json',

@@ -56,7 +56,7 @@ export class SessionReader {
   private check(value: Session | typeof NOT_A_SESSION, tenant: string): SessionLookup {
     if (value === NOT_A_SESSION) return { rejected: 'invalid' };
     if (value.exp <= epochSeconds(this.clock)) return { rejected: 'expired' };
-    if (this.revocations.isRevoked(value.sid)) return { rejected: 'revoked' };
+    if (this.revocations.isRevoked(value)) return { rejected: 'revoked' };
     if (value.tenant !== tenant) return { rejected: 'wrong-tenant' };
     return { session: value };
   }

@@ -1,23 +1,34 @@
 /**
- * The revocation view: session IDs that must no longer be accepted, checked on
- * every request with a map lookup. Entries are kept until the session would
- * have expired anyway. This in-memory view is per process; the shared store
- * (SQLite/Redis) that keeps every replica's view current plugs in behind the
- * same interface.
+ * The revocation view, checked on every request with map lookups: session IDs
+ * that must no longer be accepted, and per-user "revoked before" times (a
+ * back-channel logout by `sub`, and later SCIM deprovisioning, end every
+ * session of that user issued before then). Entries are kept until the
+ * sessions they cover would have expired anyway. This view is per process;
+ * the shared store that keeps every replica's view current plugs in behind
+ * the same interface.
  */
 import type { Clock } from '../clock.ts';
 import { epochSeconds } from '../clock.ts';
+import type { Session } from './session.ts';
 
 export interface RevocationView {
-  isRevoked(sid: string): boolean;
-  /** Revokes `sid` until `untilEpochSeconds` (the session's own expiry). */
+  isRevoked(session: Session): boolean;
+  /** Revokes one session until `untilEpochSeconds` (its own expiry). */
   revoke(sid: string, untilEpochSeconds: number): void;
+  /** Revokes every session of `userKey` issued at or before `beforeEpochSeconds`. */
+  revokeUser(userKey: string, beforeEpochSeconds: number, untilEpochSeconds: number): void;
+}
+
+/** A user across sessions: per tenant and IdP issuer, since `sub` is only unique per issuer (pairwise). */
+export function userKeyOf(session: { tenant: string; identity: { issuer: string; sub: string } }): string {
+  return `${session.tenant}\n${session.identity.issuer}\n${session.identity.sub}`;
 }
 
 const SWEEP_EVERY = 1024;
 
 export class MemoryRevocations implements RevocationView {
-  private readonly revoked = new Map<string, number>();
+  private readonly sessions = new Map<string, number>();
+  private readonly users = new Map<string, { before: number; until: number }>();
   private writes = 0;
   private readonly clock: Clock;
 
@@ -25,18 +36,35 @@ export class MemoryRevocations implements RevocationView {
     this.clock = clock;
   }
 
-  isRevoked(sid: string): boolean {
-    return this.revoked.size > 0 && this.revoked.has(sid);
+  isRevoked(session: Session): boolean {
+    if (this.sessions.size > 0 && this.sessions.has(session.sid)) return true;
+    if (this.users.size === 0) return false;
+    const user = this.users.get(userKeyOf(session));
+    return user !== undefined && session.iat <= user.before;
   }
 
   revoke(sid: string, untilEpochSeconds: number): void {
-    this.revoked.set(sid, untilEpochSeconds);
+    this.sessions.set(sid, untilEpochSeconds);
+    this.afterWrite();
+  }
+
+  revokeUser(userKey: string, beforeEpochSeconds: number, untilEpochSeconds: number): void {
+    const existing = this.users.get(userKey);
+    this.users.set(userKey, {
+      before: Math.max(beforeEpochSeconds, existing?.before ?? 0),
+      until: Math.max(untilEpochSeconds, existing?.until ?? 0),
+    });
+    this.afterWrite();
+  }
+
+  private afterWrite(): void {
     if (++this.writes % SWEEP_EVERY === 0) this.sweep();
   }
 
-  /** Drops entries whose session has expired on its own. */
+  /** Drops entries whose sessions have expired on their own. */
   sweep(): void {
     const now = epochSeconds(this.clock);
-    for (const [sid, until] of this.revoked) if (until < now) this.revoked.delete(sid);
+    for (const [sid, until] of this.sessions) if (until < now) this.sessions.delete(sid);
+    for (const [user, entry] of this.users) if (entry.until < now) this.users.delete(user);
   }
 }

@@ -6,6 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { sealData, unsealData } from 'iron-session';
+import { CHUNK_SIZE, MAX_CHUNKS } from './session-cookie.ts';
+
+/** The most the session cookie's chunks can carry. */
+const MAX_SEALED_LENGTH = MAX_CHUNKS * CHUNK_SIZE;
 
 export interface SealKeys {
   readonly current: string;
@@ -38,8 +42,8 @@ export class CookieSealer {
 
   /** Returns the payload, or undefined for anything tampered, foreign or expired. */
   async unseal(value: string, ttlSeconds: number): Promise<unknown> {
-    // Seals are a few hundred bytes; anything far larger is not ours and not worth the CPU.
-    if (value.length === 0 || value.length > 8192) return undefined;
+    // Nothing larger than the chunked session cookie can hold is ours, and it is not worth the CPU.
+    if (value.length === 0 || value.length > MAX_SEALED_LENGTH) return undefined;
     const data = await unsealData<Record<string, unknown>>(value, {
       password: this.unsealPasswords,
       ttl: ttlSeconds,

@@ -8,7 +8,7 @@ import type { CookieConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
 import { cookieNamesWithPrefix, expireCookie, readCookie, serializeCookie } from '../http/cookies.ts';
 
-const CHUNK_SIZE = 3800;
+export const CHUNK_SIZE = 3800;
 /**
  * Three chunks keep the Cookie header under ~12 KB: below Node's 16 KB header
  * limit, and ingresses with small header buffers should raise them (docs/operations.md).

@@ -17,6 +17,8 @@ export interface Session {
   readonly tenant: string;
   readonly idp: string;
   readonly identity: Identity;
+  /** The IdP's own session ID (OIDC `sid` claim), for back-channel logout. */
+  readonly idpSid?: string;
   /** Issued at, seconds since the epoch. */
   readonly iat: number;
   /** Absolute expiry, seconds since the epoch. */
@@ -32,6 +34,7 @@ export interface NewSessionInput {
   readonly idp: string;
   readonly identity: Identity;
   readonly maxAgeSeconds: number;
+  readonly idpSid?: string | undefined;
 }
 
 export function createSession(input: NewSessionInput, clock: Clock): Session {
@@ -42,6 +45,7 @@ export function createSession(input: NewSessionInput, clock: Clock): Session {
     tenant: input.tenant,
     idp: input.idp,
     identity: input.identity,
+    ...(input.idpSid ? { idpSid: input.idpSid } : {}),
     iat: now,
     exp: now + input.maxAgeSeconds,
   };

@@ -217,7 +217,22 @@ describe('checkConfig: each problem is reported as ERR_CONFIG_INVALID: file: pat
     [
       'cookies.secure false with a non-loopback publicUrl',
       { 'sluss.yaml': withGlobal((g) => (g.cookies.secure = false)) },
-      ['sluss.yaml: cookies.secure: may be false only when publicUrl is a loopback http URL'],
+      [
+        'sluss.yaml: cookies.secure: may be false only when every public URL is a loopback http URL (not https://sluss.example.com)',
+      ],
+    ],
+    [
+      'cookies.secure false with a loopback publicUrl but a tenant on a real domain',
+      {
+        'sluss.yaml': withGlobal((g) => {
+          g.cookies.secure = false;
+          g.publicUrl = 'http://127.0.0.1:8080';
+        }),
+        'tenants/acme.yaml': withTenant((t) => (t.publicUrl = 'https://acme.example.com')),
+      },
+      [
+        'sluss.yaml: cookies.secure: may be false only when every public URL is a loopback http URL (not https://acme.example.com)',
+      ],
     ],
     [
       'duplicate tenant prefixes (case-insensitive)',

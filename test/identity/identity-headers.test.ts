@@ -31,7 +31,7 @@ describe('IdentityHeaders', () => {
       {
         tenant: 'acme',
         idp: 'op',
-        identity: { sub: 'alice', issuer: 'i', groups: ['a', 'b'] },
+        identity: { sub: 'alice', issuer: 'i', groups: ['a', 'b'], mfa: false },
         maxAgeSeconds: 3600,
       },
       clock,
@@ -61,7 +61,12 @@ describe('IdentityHeaders', () => {
     const clock = new ManualClock(Date.now());
     const headers = new IdentityHeaders({ config, keys, clock });
     const session = createSession(
-      { tenant: 'acme', idp: 'op', identity: { sub: 'a', issuer: 'i', groups: [] }, maxAgeSeconds: 3600 },
+      {
+        tenant: 'acme',
+        idp: 'op',
+        identity: { sub: 'a', issuer: 'i', groups: [], mfa: false },
+        maxAgeSeconds: 3600,
+      },
       clock,
     );
     const first = await headers.forSession(session, 'https://app.example');
@@ -77,7 +82,12 @@ describe('IdentityHeaders', () => {
     const clock = new ManualClock(Date.now());
     const headers = new IdentityHeaders({ config, keys, clock });
     const session = createSession(
-      { tenant: 'acme', idp: 'op', identity: { sub: 'a', issuer: 'i', groups: [] }, maxAgeSeconds: 60 },
+      {
+        tenant: 'acme',
+        idp: 'op',
+        identity: { sub: 'a', issuer: 'i', groups: [], mfa: false },
+        maxAgeSeconds: 60,
+      },
       clock,
     );
     clock.advance(50_000);
@@ -89,7 +99,12 @@ describe('IdentityHeaders', () => {
     const clock = new ManualClock(Date.now());
     const headers = new IdentityHeaders({ config, keys, clock });
     const session = createSession(
-      { tenant: 'acme', idp: 'op', identity: { sub: 'a', issuer: 'i', groups: [] }, maxAgeSeconds: 600 },
+      {
+        tenant: 'acme',
+        idp: 'op',
+        identity: { sub: 'a', issuer: 'i', groups: [], mfa: false },
+        maxAgeSeconds: 600,
+      },
       clock,
     );
     await headers.forSession(session, 'https://app.example');

@@ -315,9 +315,16 @@ describe('OIDC login through a real OpenID Provider', () => {
     const { jar } = await stack.login();
     const cookie = jar.header(stack.publicUrl) ?? '';
     expect((await get(`${stack.publicUrl}/echo/before`, { cookie })).status).toBe(200);
-    const logout = await get(`${stack.publicUrl}/.sluss/logout`, { cookie });
+    const logout = await get(`${stack.publicUrl}/.sluss/logout`, { cookie, 'sec-fetch-site': 'same-origin' });
     expect(logout.status).toBe(302);
-    expect(logout.headers.location).toBe('/.sluss/logged-out');
+    // RP-initiated logout: on to the IdP's end-session endpoint with the ID token as hint.
+    const endSession = new URL(logout.headers.location as string);
+    expect(endSession.origin).toBe(stack.op.issuer);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(
+      `${stack.publicUrl}/.sluss/logged-out`,
+    );
+    expect(endSession.searchParams.get('client_id')).toBe('sluss-test');
+    expect(endSession.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
     expect(String(logout.headers['set-cookie'])).toMatch(/__Host-sluss=; Path=\/; Max-Age=0/);
     // The old cookie value, replayed, no longer works.
     expect((await get(`${stack.publicUrl}/echo/after`, { cookie })).status).toBe(401);
@@ -325,6 +332,31 @@ describe('OIDC login through a real OpenID Provider', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('You are signed out');
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+  });
+
+  it('a cross-site logout only shows a confirmation, and the session survives it', async () => {
+    const { jar } = await stack.login();
+    const cookie = jar.header(stack.publicUrl) ?? '';
+    const crossSite = await get(`${stack.publicUrl}/.sluss/logout`, {
+      cookie,
+      'sec-fetch-site': 'cross-site',
+    });
+    expect(crossSite.status).toBe(200);
+    expect(crossSite.text).toContain('<form method="post" action="/.sluss/logout">');
+    const foreignPost = await request(`${stack.publicUrl}/.sluss/logout`, {
+      method: 'POST',
+      headers: { cookie, origin: 'https://evil.example' },
+    });
+    await foreignPost.body.text();
+    expect(foreignPost.statusCode).toBe(200);
+    expect((await get(`${stack.publicUrl}/echo/still-in`, { cookie })).status).toBe(200);
+    const confirmed = await request(`${stack.publicUrl}/.sluss/logout`, {
+      method: 'POST',
+      headers: { cookie, origin: stack.publicUrl, 'sec-fetch-site': 'same-origin' },
+    });
+    await confirmed.body.text();
+    expect(confirmed.statusCode).toBe(302);
+    expect((await get(`${stack.publicUrl}/echo/out`, { cookie })).status).toBe(401);
   });
 
   it('publishes the signing keys as a JWKS without private parts', async () => {

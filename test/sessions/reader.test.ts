@@ -6,7 +6,7 @@ import { CookieSealer } from '../../src/sessions/sealed-cookie.ts';
 import { createSession } from '../../src/sessions/session.ts';
 
 const SECRET = 'a-test-cookie-secret-of-at-least-32-chars';
-const identity = { sub: 'alice', issuer: 'https://idp.example', groups: ['staff'] };
+const identity = { sub: 'alice', issuer: 'https://idp.example', groups: ['staff'], mfa: false };
 
 function setup() {
   const clock = new ManualClock(Date.now());

@@ -31,7 +31,7 @@ function isNetworkFailure(error: unknown): boolean {
   return error.cause !== undefined && isNetworkFailure(error.cause);
 }
 
-export type OidcStage = 'discovery' | 'callback';
+export type OidcStage = 'discovery' | 'callback' | 'refresh';
 
 /** Maps any failure from openid-client at `stage` to a SlussError. */
 export function translateOidcError(error: unknown, stage: OidcStage): SlussError {

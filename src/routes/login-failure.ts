@@ -1,0 +1,45 @@
+/**
+ * How a failed login is answered: API clients get JSON with the code; a
+ * browser goes to the IdP's configured error redirect (with the code and
+ * reference, never the cause) or sees sluss's error page with a retry link.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Components } from '../components.ts';
+import type { OidcIdpConfig } from '../config/types.ts';
+import type { SlussError } from '../errors.ts';
+import { newReference, replyError } from '../http/errors.ts';
+import { redirect } from '../http/reply.ts';
+import { isBrowserNavigation } from '../http/request-kind.ts';
+import type { Tenant } from '../tenancy/tenants.ts';
+import { loginPath } from './login.ts';
+
+export function failLogin(
+  components: Components,
+  req: IncomingMessage,
+  res: ServerResponse,
+  tenant: Tenant,
+  idp: OidcIdpConfig | undefined,
+  error: SlussError,
+  setCookies: readonly string[] = [],
+  retryPath: string = loginPath('/'),
+): void {
+  const log = components.log.child({ tenant: tenant.prefix, idp: idp?.id ?? 'unknown' });
+  components.metrics.logins.inc({ tenant: tenant.prefix, idp: idp?.id ?? 'unknown', result: error.code });
+  // A form_post callback is a top-level navigation too, even though it is a POST.
+  const browser =
+    isBrowserNavigation(req) || (req.method === 'POST' && req.headers['sec-fetch-mode'] !== 'cors');
+  if (idp?.errorRedirectUrl && browser) {
+    const reference = newReference();
+    log.warn({ ref: reference, code: error.code, err: error.cause ?? undefined }, error.message);
+    const target = new URL(idp.errorRedirectUrl);
+    target.searchParams.set('error', error.code);
+    target.searchParams.set('reference', reference);
+    redirect(res, target.href, setCookies);
+    return;
+  }
+  replyError(req, res, log, error, {
+    retryPath,
+    setCookies,
+    ...(browser ? { format: 'html' as const } : {}),
+  });
+}
