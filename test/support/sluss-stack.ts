@@ -11,9 +11,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { stringify } from 'yaml';
 import type { Clock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config/loader.ts';
-import type { RunningOidcProvider } from '../../src/demo/oidc-provider.ts';
+import type {
+  OidcClientMetadata,
+  OidcProviderOptions,
+  RunningOidcProvider,
+} from '../../src/demo/oidc-provider.ts';
 import { startOidcProvider } from '../../src/demo/oidc-provider.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { RunningSluss } from '../../src/server.ts';
@@ -63,6 +68,16 @@ export interface StackOptions {
   readonly upstreamUrl?: string;
   /** Run sluss as a child process (`node src/main.ts serve`). */
   readonly childProcess?: boolean;
+  /** sluss's public port (pick one with freePort() when an OP must know the redirect URI first). */
+  readonly port?: number;
+  /** Merged into the client registered at the test OP (pairwise, response types, auth method…). */
+  readonly client?: Partial<OidcClientMetadata>;
+  /** Options for the test OP besides its clients (users, ttl, jwks…). */
+  readonly opOptions?: Omit<OidcProviderOptions, 'clients'>;
+  /** Merged into the tenant's IdP entry; a null value removes the key (e.g. `{ clientSecret: null }`). */
+  readonly idp?: Record<string, unknown>;
+  /** Merged into the tenant file (e.g. `{ session: { maxAgeSeconds: 60 } }`). */
+  readonly tenant?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -87,7 +102,7 @@ export interface Stack {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const publicUrl = `http://127.0.0.1:${port}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const cookieSecret = randomBytes(32).toString('base64url');
@@ -99,8 +114,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         redirect_uris: [`${publicUrl}/.sluss/callback`],
         post_logout_redirect_uris: [`${publicUrl}/.sluss/logged-out`],
         token_endpoint_auth_method: 'client_secret_basic',
+        ...options.client,
       },
     ],
+    ...options.opOptions,
   });
   const upstream = await startUpstream();
   const configDir = writeConfigDir({
@@ -113,6 +130,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     maxAgeSeconds: options.maxAgeSeconds ?? 3600,
     publicPaths: options.publicPaths ?? [],
     trustedProxies: options.trustedProxies ?? [],
+    idp: options.idp ?? {},
+    tenant: options.tenant ?? {},
   });
 
   const logs = new LogSink();
@@ -176,6 +195,18 @@ interface ConfigInput {
   readonly maxAgeSeconds: number;
   readonly publicPaths: readonly string[];
   readonly trustedProxies: readonly string[];
+  readonly idp: Record<string, unknown>;
+  readonly tenant: Record<string, unknown>;
+}
+
+/** Shallow merge where a null value deletes the key. */
+function merge(base: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete out[key];
+    else out[key] = value;
+  }
+  return out;
 }
 
 function writeConfigDir(input: ConfigInput): string {
@@ -214,21 +245,22 @@ signingKeys:
     privateKey: \${file:secrets/signing.pem}
 `,
   );
-  writeFileSync(
-    join(dir, 'tenants', 'acme.yaml'),
-    `prefix: acme
-title: Acme Test
-idps:
-  - id: test-op
-    type: oidc
-    issuer: ${input.issuer}
-    clientId: ${CLIENT_ID}
-    clientSecret: \${file:secrets/client}
-    scopes: [openid, email, profile, groups]
-session:
-  maxAgeSeconds: ${input.maxAgeSeconds}
-`,
+  const idp = merge(
+    {
+      id: 'test-op',
+      type: 'oidc',
+      issuer: input.issuer,
+      clientId: CLIENT_ID,
+      clientSecret: '${file:secrets/client}',
+      scopes: ['openid', 'email', 'profile', 'groups'],
+    },
+    input.idp,
   );
+  const tenant = merge(
+    { prefix: 'acme', title: 'Acme Test', idps: [idp], session: { maxAgeSeconds: input.maxAgeSeconds } },
+    input.tenant,
+  );
+  writeFileSync(join(dir, 'tenants', 'acme.yaml'), stringify(tenant));
   return dir;
 }
 
