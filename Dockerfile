@@ -3,7 +3,11 @@
 # sluss container image: a reverse-proxy authentication sidecar.
 #
 #   docker build -t sluss .
-#   docker run --rm -p 8080:8080 -p 9090:9090 -v "$PWD/config/demo:/etc/sluss:ro" sluss
+#   docker run --rm -p 8080:8080 -p 9090:9090 -v "$PWD/my-config:/etc/sluss:ro" sluss
+#
+# my-config/ is a config directory (sluss.yaml + tenants/) listening on 0.0.0.0; see
+# docs/configuration.md and config/examples/. (config/demo/ is for `npm start` only: it
+# binds 127.0.0.1 and expects secrets the demo generates.)
 #
 # Pin the base image by digest in your registry mirror for reproducible builds
 # (node:24-bookworm-slim@sha256:...).
