@@ -11,6 +11,7 @@ import type { KeyRing } from './identity/signing-keys.ts';
 import type { Metrics } from './observability/metrics.ts';
 import type { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionReader } from './sessions/reader.ts';
+import type { SessionRefresher } from './sessions/refresh.ts';
 import type { RevocationView } from './sessions/revocations.ts';
 import type { SessionCookies } from './sessions/session-cookie.ts';
 import type { SessionDataStore } from './sessions/session-data.ts';
@@ -29,6 +30,7 @@ export interface Components {
   readonly revocations: RevocationView;
   readonly store: Store;
   readonly sessionData: SessionDataStore;
+  readonly refresher: SessionRefresher;
   readonly identityHeaders: IdentityHeaders;
   readonly keys: KeyRing;
 }

@@ -35,6 +35,7 @@ import { handleSlussRoute, sendJwks } from './routes/sluss-routes.ts';
 import { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionLookup } from './sessions/reader.ts';
 import { SessionReader } from './sessions/reader.ts';
+import { SessionRefresher } from './sessions/refresh.ts';
 import { MemoryRevocations } from './sessions/revocations.ts';
 import { CookieSealer } from './sessions/sealed-cookie.ts';
 import { SessionCookies } from './sessions/session-cookie.ts';
@@ -72,21 +73,49 @@ export function buildComponents(config: SlussConfig, log: Logger, clock: Clock):
   const keys = loadKeyRing(config.signingKeys);
   const metrics = createMetrics();
   metrics.configInfo.set(config.tenants.length);
+  const sessions = new SessionReader(sealer, revocations, clock);
+  const sessionCookies = new SessionCookies(config.cookies);
+  const sessionData = new SessionDataStore(store, clock);
+  const identityHeaders = new IdentityHeaders({ config: config.identityHeaders, keys, clock });
+  warnAboutWeakenedChecks(config, log);
   return {
     config,
     clock,
     log,
     metrics,
     tenants: new TenantRegistry(config, clock, PATHS.callback),
-    sessions: new SessionReader(sealer, revocations, clock),
-    sessionCookies: new SessionCookies(config.cookies),
+    sessions,
+    sessionCookies,
     transactions: new LoginTransactions(sealer, clock),
     revocations,
     store,
-    sessionData: new SessionDataStore(store, clock),
-    identityHeaders: new IdentityHeaders({ config: config.identityHeaders, keys, clock }),
+    sessionData,
+    identityHeaders,
+    refresher: new SessionRefresher({
+      sessionData,
+      sessions,
+      sessionCookies,
+      revocations,
+      evictHeaders: (sid) => identityHeaders.evict(sid),
+      clock,
+      log,
+    }),
     keys,
   };
+}
+
+/** Options that weaken a check are allowed, and said out loud at every start. */
+function warnAboutWeakenedChecks(config: SlussConfig, log: Logger): void {
+  for (const tenant of config.tenants) {
+    for (const idp of tenant.idps) {
+      if (idp.skipAtHashCheck) {
+        log.warn(
+          { event: 'weakened_check', tenant: tenant.prefix, idp: idp.id, setting: 'skipAtHashCheck' },
+          'at_hash validation is OFF for this IdP: its access tokens are not bound to its ID tokens',
+        );
+      }
+    }
+  }
 }
 
 /** Loads config, starts both listeners and returns once they accept connections. */
@@ -213,14 +242,32 @@ class RequestPipeline {
       this.unauthenticated(req, res, lookup.rejected);
       return;
     }
+    let session = lookup.session;
+    let setCookies: readonly string[] | undefined;
+    const rp = tenant.idps.get(session.idp);
+    if (rp?.idp.refresh.enabled && components.refresher.due(session, rp.idp.refresh.intervalSeconds)) {
+      const outcome = await components.refresher.refresh(session, rp, req.headers.cookie);
+      if ('rejected' in outcome) {
+        this.unauthenticated(req, res, outcome.rejected);
+        return;
+      }
+      session = outcome.session;
+      setCookies = outcome.setCookies;
+    }
     const headers: HeaderPairs =
-      components.identityHeaders.cached(lookup.session) ??
-      (await components.identityHeaders.forSession(lookup.session, tenant.publicOrigin));
+      components.identityHeaders.cached(session) ??
+      (await components.identityHeaders.forSession(session, tenant.publicOrigin));
     components.metrics.requests.inc({ outcome: 'proxied' });
-    this.forward(req, res, tenant, headers);
+    this.forward(req, res, tenant, headers, setCookies);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, tenant: Tenant, identity: HeaderPairs): void {
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    tenant: Tenant,
+    identity: HeaderPairs,
+    setCookies?: readonly string[],
+  ): void {
     this.forwarder.forward(
       req,
       res,
@@ -229,6 +276,7 @@ class RequestPipeline {
         this.components.metrics.upstreamErrors.inc({ kind: 'unavailable' });
         replyError(req, res, this.components.log, error);
       },
+      setCookies,
     );
   }
 

@@ -41,15 +41,22 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private readonly res: TrackedResponse;
   private readonly body: IncomingMessage | null;
   private readonly onFailure: ForwardFailure;
+  private readonly setCookies: readonly string[] | undefined;
   private controller: Controller | null = null;
   /** The client closed before the whole response was written. */
   clientGone = false;
   done = false;
 
-  constructor(res: TrackedResponse, body: IncomingMessage | null, onFailure: ForwardFailure) {
+  constructor(
+    res: TrackedResponse,
+    body: IncomingMessage | null,
+    onFailure: ForwardFailure,
+    setCookies: readonly string[] | undefined,
+  ) {
     this.res = res;
     this.body = body;
     this.onFailure = onFailure;
+    this.setCookies = setCookies;
   }
 
   onRequestStart(controller: Controller): void {
@@ -60,7 +67,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx interim responses are not relayed
     const { res } = this;
-    res.writeHead(statusCode, downstreamResponseHeaders(headers));
+    const out = downstreamResponseHeaders(headers);
+    if (this.setCookies) out['set-cookie'] = [...toList(out['set-cookie']), ...this.setCookies];
+    res.writeHead(statusCode, out);
     if (res.writableNeedDrain) waitForDrain(res, controller);
   }
 
@@ -112,6 +121,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+function toList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
 function clientGoneError(): Error {
   return new Error('client closed the connection');
 }
@@ -150,13 +163,15 @@ export class Forwarder {
   /**
    * Sends `req` upstream and streams the answer into `res`. Calls `onFailure`
    * only while no response has started; afterwards a failure just ends the
-   * client connection (the status line is already out).
+   * client connection (the status line is already out). `setCookies` are
+   * sluss's own cookies to add to the upstream's response (a resealed session).
    */
   forward(
     req: IncomingMessage,
     res: ServerResponse,
     context: ForwardContext,
     onFailure: ForwardFailure,
+    setCookies?: readonly string[],
   ): void {
     const headers = upstreamRequestHeaders(req, this.policy, context);
     const hasBody =
@@ -164,7 +179,7 @@ export class Forwarder {
         ? req.headers['content-length'] !== '0'
         : req.headers['transfer-encoding'] !== undefined;
     const body = hasBody ? req : null;
-    const handler = new ForwardHandler(res, body, onFailure);
+    const handler = new ForwardHandler(res, body, onFailure, setCookies);
     const tracked = res as TrackedResponse;
     tracked[HANDLER] = handler;
     res.on('close', onResponseClose);

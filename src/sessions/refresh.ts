@@ -1,0 +1,149 @@
+/**
+ * Keeps a session in step with its IdP when the IdP entry asks for it
+ * (`refresh.enabled`): every `intervalSeconds` the session's refresh token
+ * (kept server side) is used once; new claims replace the identity (the
+ * cookie is resealed), and an IdP that refuses the refresh token (user
+ * disabled, session revoked there) ends the session. An unreachable IdP
+ * leaves the session alone and is asked again shortly.
+ *
+ * The hot path calls `due()`, a map lookup; the store is read once per
+ * session per process, then only when a refresh is due.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import { epochSeconds } from '../clock.ts';
+import { SlussError } from '../errors.ts';
+import type { Identity, MfaSignal } from '../identity/identity.ts';
+import { identityFromOidcClaims } from '../identity/identity.ts';
+import type { SessionReader } from './reader.ts';
+import type { RevocationView } from './revocations.ts';
+import type { Session } from './session.ts';
+import type { SessionCookies } from './session-cookie.ts';
+import type { SessionDataStore } from './session-data.ts';
+
+/** After the IdP could not be reached, ask again this much later. */
+const RETRY_AFTER_UNAVAILABLE_SECONDS = 30;
+
+/** What the refresher needs from an IdP's relying party (owned here, implemented by protocols/oidc). */
+export interface RefreshingIdp {
+  readonly idp: {
+    readonly id: string;
+    readonly refresh: { readonly intervalSeconds: number };
+    readonly mfa: MfaSignal;
+  };
+  refresh(
+    refreshToken: string,
+    subject: { issuer: string; sub: string },
+  ): Promise<{ claims: Record<string, unknown> | undefined; refreshToken: string; idToken?: string }>;
+}
+
+export type RefreshOutcome =
+  | { readonly session: Session; readonly setCookies?: readonly string[] }
+  | { readonly rejected: 'revoked' };
+
+export interface RefresherDependencies {
+  readonly sessionData: SessionDataStore;
+  readonly sessions: SessionReader;
+  readonly sessionCookies: SessionCookies;
+  readonly revocations: RevocationView;
+  /** Called when a session's identity changed or ended, to drop cached headers. */
+  readonly evictHeaders: (sid: string) => void;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+export class SessionRefresher {
+  /** When each session was last confirmed by its IdP (epoch seconds). */
+  private readonly checkedAt = new LRUCache<string, number>({ max: 50_000 });
+  private readonly inFlight = new Map<string, Promise<RefreshOutcome>>();
+  private readonly deps: RefresherDependencies;
+
+  constructor(deps: RefresherDependencies) {
+    this.deps = deps;
+  }
+
+  /** True when this session must be checked (or its last check is not known to this process). */
+  due(session: Session, intervalSeconds: number): boolean {
+    const checked = this.checkedAt.get(session.sid);
+    return checked === undefined || epochSeconds(this.deps.clock) - checked >= intervalSeconds;
+  }
+
+  /** Checks the session at its IdP; concurrent requests of one session share one check. */
+  refresh(session: Session, rp: RefreshingIdp, cookieHeader: string | undefined): Promise<RefreshOutcome> {
+    const running = this.inFlight.get(session.sid);
+    if (running) return running;
+    const attempt = this.check(session, rp, cookieHeader).finally(() => this.inFlight.delete(session.sid));
+    this.inFlight.set(session.sid, attempt);
+    return attempt;
+  }
+
+  private async check(
+    session: Session,
+    rp: RefreshingIdp,
+    cookieHeader: string | undefined,
+  ): Promise<RefreshOutcome> {
+    const { deps } = this;
+    const now = epochSeconds(deps.clock);
+    const interval = rp.idp.refresh.intervalSeconds;
+    const data = await deps.sessionData.load(session.sid);
+    if (!data?.refreshToken || now - data.checkedAt < interval) {
+      // Nothing to refresh with (the IdP issued no refresh token), or another replica just did.
+      this.checkedAt.set(session.sid, data?.refreshToken ? data.checkedAt : now);
+      return { session };
+    }
+    const log = deps.log.child({ tenant: session.tenant, idp: session.idp, sid: session.sid });
+    let result: Awaited<ReturnType<RefreshingIdp['refresh']>>;
+    try {
+      result = await rp.refresh(data.refreshToken, {
+        issuer: session.identity.issuer,
+        sub: session.identity.sub,
+      });
+    } catch (error) {
+      if (error instanceof SlussError && error.code === 'ERR_IDP_UNAVAILABLE') {
+        this.checkedAt.set(session.sid, now - interval + RETRY_AFTER_UNAVAILABLE_SECONDS);
+        log.warn({ err: error.cause ?? error }, 'IdP unreachable for session refresh; the session continues');
+        return { session };
+      }
+      deps.revocations.revoke(session.sid, session.exp);
+      deps.evictHeaders(session.sid);
+      await deps.sessionData.remove(session.sid);
+      log.info(
+        { event: 'session_ended_by_idp', sub: session.identity.sub, err: (error as Error).cause ?? error },
+        'IdP refused the refresh; session ended',
+      );
+      return { rejected: 'revoked' };
+    }
+    await deps.sessionData.save(session, {
+      ...data,
+      refreshToken: result.refreshToken,
+      ...(result.idToken ? { idToken: result.idToken } : {}),
+      checkedAt: now,
+    });
+    this.checkedAt.set(session.sid, now);
+    if (!result.claims) return { session };
+    const identity = withKnownAuthTime(identityFromOidcClaims(result.claims, rp.idp.mfa), session.identity);
+    if (sameIdentity(identity, session.identity)) return { session };
+
+    const updated: Session = { ...session, identity };
+    const setCookies = deps.sessionCookies.write(
+      await deps.sessions.seal(updated),
+      session.exp - now,
+      cookieHeader,
+    );
+    deps.evictHeaders(session.sid);
+    log.info({ event: 'session_refreshed', sub: identity.sub }, 'identity updated from the IdP');
+    return { session: updated, setCookies };
+  }
+}
+
+/** A refreshed ID token may omit auth_time; the user did not authenticate again. */
+function withKnownAuthTime(identity: Identity, previous: Identity): Identity {
+  return identity.authTime === undefined && previous.authTime !== undefined
+    ? { ...identity, authTime: previous.authTime }
+    : identity;
+}
+
+function sameIdentity(a: Identity, b: Identity): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

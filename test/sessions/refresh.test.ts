@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.ts';
+import { SlussError } from '../../src/errors.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { SessionReader } from '../../src/sessions/reader.ts';
+import type { RefreshingIdp } from '../../src/sessions/refresh.ts';
+import { SessionRefresher } from '../../src/sessions/refresh.ts';
+import { MemoryRevocations } from '../../src/sessions/revocations.ts';
+import { CookieSealer } from '../../src/sessions/sealed-cookie.ts';
+import { createSession } from '../../src/sessions/session.ts';
+import { SessionCookies } from '../../src/sessions/session-cookie.ts';
+import { SessionDataStore } from '../../src/sessions/session-data.ts';
+import { MemoryStore } from '../../src/store/memory-store.ts';
+import { LogSink } from '../support/sluss-stack.ts';
+
+const INTERVAL = 300;
+const identity = {
+  sub: 'alice',
+  issuer: 'https://idp.example',
+  email: 'alice@old.example',
+  groups: ['staff'],
+  mfa: false,
+};
+
+/** An IdP whose refresh answer each test scripts; counts the calls it gets. */
+function scriptedIdp(answer: () => Promise<Awaited<ReturnType<RefreshingIdp['refresh']>>>) {
+  const idp = {
+    calls: 0,
+    idp: { id: 'op', refresh: { intervalSeconds: INTERVAL }, mfa: { source: 'amr' as const, acrValues: [] } },
+    refresh: async () => {
+      idp.calls++;
+      return answer();
+    },
+  };
+  return idp;
+}
+
+async function setup(refreshToken: string | null = 'rt-1') {
+  const clock = new ManualClock(Date.now());
+  const store = new MemoryStore(clock);
+  const revocations = new MemoryRevocations(clock);
+  const sessions = new SessionReader(
+    new CookieSealer({ current: 'c'.repeat(40), previous: [] }),
+    revocations,
+    clock,
+  );
+  const sessionData = new SessionDataStore(store, clock);
+  const evicted: string[] = [];
+  const logs = new LogSink();
+  const refresher = new SessionRefresher({
+    sessionData,
+    sessions,
+    sessionCookies: new SessionCookies({
+      name: '__Host-sluss',
+      txnPrefix: '__Host-sluss-txn-',
+      secret: 'c'.repeat(40),
+      previousSecrets: [],
+      secure: true,
+      sameSite: 'lax',
+    }),
+    revocations,
+    evictHeaders: (sid) => evicted.push(sid),
+    clock,
+    log: createLogger({ destination: logs }),
+  });
+  const session = createSession({ tenant: 'acme', idp: 'op', identity, maxAgeSeconds: 3600 }, clock);
+  await sessionData.save(session, {
+    idToken: 'id-1',
+    ...(refreshToken ? { refreshToken } : {}),
+    checkedAt: Math.floor(clock.now() / 1000),
+  });
+  return { clock, store, revocations, sessionData, refresher, session, evicted, logs };
+}
+
+describe('SessionRefresher', () => {
+  it('is due for a session it has not seen, then not again until the interval has passed', async () => {
+    const { clock, refresher, session } = await setup();
+    const idp = scriptedIdp(async () => ({ claims: undefined, refreshToken: 'rt-2' }));
+    expect(refresher.due(session, INTERVAL)).toBe(true);
+    // Just logged in: the store says it was checked now, so no call to the IdP.
+    expect(await refresher.refresh(session, idp, undefined)).toEqual({ session });
+    expect(idp.calls).toBe(0);
+    expect(refresher.due(session, INTERVAL)).toBe(false);
+    clock.advance(INTERVAL * 1000);
+    expect(refresher.due(session, INTERVAL)).toBe(true);
+  });
+
+  it('updates the identity from refreshed claims, reseals the cookie and rotates the stored refresh token', async () => {
+    const { clock, refresher, session, sessionData, evicted } = await setup();
+    clock.advance(INTERVAL * 1000);
+    const idp = scriptedIdp(async () => ({
+      claims: {
+        iss: identity.issuer,
+        sub: 'alice',
+        email: 'alice@new.example',
+        groups: ['staff', 'app-admins'],
+      },
+      refreshToken: 'rt-2',
+      idToken: 'id-2',
+    }));
+    const outcome = await refresher.refresh(session, idp, undefined);
+    if (!('session' in outcome)) throw new Error('expected a session');
+    expect(outcome.session.sid).toBe(session.sid);
+    expect(outcome.session.exp).toBe(session.exp);
+    expect(outcome.session.identity).toMatchObject({
+      email: 'alice@new.example',
+      groups: ['staff', 'app-admins'],
+    });
+    expect(outcome.setCookies?.[0]).toMatch(/^__Host-sluss=Fe26/);
+    expect(evicted).toEqual([session.sid]);
+    expect(await sessionData.load(session.sid)).toMatchObject({ refreshToken: 'rt-2', idToken: 'id-2' });
+  });
+
+  it('ends the session when the IdP refuses the refresh token', async () => {
+    const { clock, refresher, session, sessionData, revocations } = await setup();
+    clock.advance(INTERVAL * 1000);
+    const idp = scriptedIdp(async () => {
+      throw new SlussError('ERR_OIDC_CALLBACK_INVALID', 'invalid_grant');
+    });
+    expect(await refresher.refresh(session, idp, undefined)).toEqual({ rejected: 'revoked' });
+    expect(revocations.isRevoked(session)).toBe(true);
+    expect(await sessionData.load(session.sid)).toBeUndefined();
+  });
+
+  it('keeps the session when the IdP is unreachable, and asks again 30 s later', async () => {
+    const { clock, refresher, session, revocations, logs } = await setup();
+    clock.advance(INTERVAL * 1000);
+    const idp = scriptedIdp(async () => {
+      throw new SlussError('ERR_IDP_UNAVAILABLE', 'down');
+    });
+    expect(await refresher.refresh(session, idp, undefined)).toEqual({ session });
+    expect(revocations.isRevoked(session)).toBe(false);
+    expect(refresher.due(session, INTERVAL)).toBe(false);
+    clock.advance(30_000);
+    expect(refresher.due(session, INTERVAL)).toBe(true);
+    expect(logs.text()).toContain('IdP unreachable for session refresh');
+  });
+
+  it('leaves sessions without a refresh token alone', async () => {
+    const { clock, refresher, session } = await setup(null);
+    clock.advance(INTERVAL * 1000);
+    const idp = scriptedIdp(async () => ({ claims: undefined, refreshToken: 'never' }));
+    expect(await refresher.refresh(session, idp, undefined)).toEqual({ session });
+    expect(idp.calls).toBe(0);
+  });
+
+  it('shares one refresh among concurrent requests of a session', async () => {
+    const { clock, refresher, session } = await setup();
+    clock.advance(INTERVAL * 1000);
+    const idp = scriptedIdp(async () => ({ claims: undefined, refreshToken: 'rt-2' }));
+    await Promise.all([1, 2, 3, 4].map(() => refresher.refresh(session, idp, undefined)));
+    expect(idp.calls).toBe(1);
+  });
+});
