@@ -21,7 +21,7 @@ import { LOGIN_TTL_SECONDS, transactionCookieName } from '../sessions/login-tran
 import { createSession } from '../sessions/session.ts';
 import { STORE_KEYS } from '../store/store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
-import { transactionCookieAttributes } from './login.ts';
+import { loginPath, transactionCookieAttributes } from './login.ts';
 import { failLogin } from './login-failure.ts';
 
 const MAX_STATE_LENGTH = 256;
@@ -125,7 +125,7 @@ export async function handleCallback(
         : new SlussError('ERR_OIDC_CALLBACK_INVALID', 'The sign-in could not be completed.', {
             cause: error,
           });
-    failLogin(components, req, res, tenant, rp.idp, failure, clearTxn);
+    failLogin(components, req, res, tenant, rp.idp, failure, clearTxn, loginPath(transaction.returnTo));
     return;
   } finally {
     stopTimer();

@@ -31,6 +31,16 @@ function isNetworkFailure(error: unknown): boolean {
   return error.cause !== undefined && isNetworkFailure(error.cause);
 }
 
+/** True when the error carries an HTTP response (oauth4webapi keeps it as `cause`) with a 5xx status. */
+function serverErrorStatus(error: unknown, depth = 0): boolean {
+  if (depth > 3 || error === null || typeof error !== 'object') return false;
+  const status = (error as { status?: unknown }).status;
+  if (error instanceof Response || (typeof status === 'number' && 'headers' in error)) {
+    return typeof status === 'number' && status >= 500;
+  }
+  return serverErrorStatus((error as { cause?: unknown }).cause, depth + 1);
+}
+
 export type OidcStage = 'discovery' | 'callback' | 'refresh';
 
 /** Maps any failure from openid-client at `stage` to a SlussError. */
@@ -67,6 +77,16 @@ export function translateOidcError(error: unknown, stage: OidcStage): SlussError
       'ERR_OIDC_CALLBACK_INVALID',
       'The sign-in could not be completed. Please start again.',
       { cause: error },
+    );
+  }
+  // A 5xx without an OAuth error body (a proxy's error page) is an outage, not a refusal.
+  if (serverErrorStatus(error)) {
+    return new SlussError(
+      'ERR_IDP_UNAVAILABLE',
+      'The sign-in service answered with an error. Try again in a moment.',
+      {
+        cause: error,
+      },
     );
   }
   const code = (error as { code?: unknown }).code;
