@@ -27,6 +27,14 @@ export const ERROR_CODES = {
     hint: 'The identity provider returned a response sluss refused; see the log entry.',
   },
   ERR_OIDC_IDP_ERROR: { status: 400, hint: 'The identity provider reported an error for this login.' },
+  ERR_SAML_RESPONSE_INVALID: {
+    status: 400,
+    hint: 'The SAML message was refused (signature, issuer, audience, recipient, destination, time window, InResponseTo, replay, or form); see the log entry.',
+  },
+  ERR_SAML_IDP_STATUS: {
+    status: 400,
+    hint: 'The SAML IdP answered with a non-Success status (e.g. the user cancelled or is not allowed).',
+  },
   ERR_LOGOUT_TOKEN_INVALID: {
     status: 400,
     hint: 'A back-channel logout token was refused (signature, issuer, audience, age, replay or content); see the log entry.',

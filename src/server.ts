@@ -83,7 +83,7 @@ export function buildComponents(config: SlussConfig, log: Logger, clock: Clock):
     clock,
     log,
     metrics,
-    tenants: new TenantRegistry(config, clock, PATHS.callback),
+    tenants: new TenantRegistry(config, clock, PATHS.callback, store),
     sessions,
     sessionCookies,
     transactions: new LoginTransactions(sealer, clock),
@@ -108,7 +108,7 @@ export function buildComponents(config: SlussConfig, log: Logger, clock: Clock):
 function warnAboutWeakenedChecks(config: SlussConfig, log: Logger): void {
   for (const tenant of config.tenants) {
     for (const idp of tenant.idps) {
-      if (idp.skipAtHashCheck) {
+      if (idp.type === 'oidc' && idp.skipAtHashCheck) {
         log.warn(
           { event: 'weakened_check', tenant: tenant.prefix, idp: idp.id, setting: 'skipAtHashCheck' },
           'at_hash validation is OFF for this IdP: its access tokens are not bound to its ID tokens',
@@ -207,7 +207,7 @@ class RequestPipeline {
       return;
     }
     // The keys are the same for every tenant; apps fetch them by any host name (often 127.0.0.1).
-    if (url === PATHS.jwks) {
+    if (url === PATHS.jwks && (req.method === 'GET' || req.method === 'HEAD')) {
       components.metrics.requests.inc({ outcome: 'sluss_route' });
       sendJwks(components, res);
       return;
@@ -244,7 +244,7 @@ class RequestPipeline {
     }
     let session = lookup.session;
     let setCookies: readonly string[] | undefined;
-    const rp = tenant.idps.get(session.idp);
+    const rp = tenant.oidc.get(session.idp);
     if (rp?.idp.refresh.enabled && components.refresher.due(session, rp.idp.refresh.intervalSeconds)) {
       const outcome = await components.refresher.refresh(session, rp, req.headers.cookie);
       if ('rejected' in outcome) {

@@ -6,8 +6,16 @@
 
 import { createPrivateKey } from 'node:crypto';
 import type { ConfigProblem } from './loader.ts';
+import { resolveSamlIdp, resolveSamlServiceProvider } from './resolve-saml.ts';
 import type { GlobalConfigFile, OidcIdpConfigFile, TenantConfigFile } from './schema.ts';
-import type { IdentityHeaderConfig, OidcIdpConfig, SlussConfig, TenantConfig } from './types.ts';
+import type {
+  IdentityHeaderConfig,
+  IdpConfig,
+  OidcIdpConfig,
+  SamlIdpConfig,
+  SlussConfig,
+  TenantConfig,
+} from './types.ts';
 
 /** Header names compare case-insensitively and proxies fold `_` into `-`: normalise both. */
 export function normaliseHeaderName(name: string): string {
@@ -21,7 +29,9 @@ export function resolveConfig(
   problems: ConfigProblem[],
 ): SlussConfig {
   const publicOrigin = new URL(global.publicUrl).origin;
-  const tenants = tenantFiles.map(({ file, data }) => resolveTenant(file, data, publicOrigin, problems));
+  const tenants = tenantFiles.map(({ file, data }) =>
+    resolveTenant(file, data, publicOrigin, global.saml, problems),
+  );
   checkUniqueTenants(tenants, problems);
 
   let defaultTenant = global.defaultTenant;
@@ -94,6 +104,7 @@ function resolveTenant(
   file: string,
   data: TenantConfigFile,
   publicOrigin: string,
+  globalSaml: GlobalConfigFile['saml'],
   problems: ConfigProblem[],
 ): TenantConfig {
   const ids = new Set<string>();
@@ -102,12 +113,23 @@ function resolveTenant(
       problems.push({ file, path: `idps[${index}].id`, message: `duplicate IdP id "${idp.id}"` });
     ids.add(idp.id);
   });
+  const origin = data.publicUrl ? new URL(data.publicUrl).origin : publicOrigin;
+  const idps: IdpConfig[] = data.idps.map((idp, index) =>
+    idp.type === 'oidc'
+      ? resolveOidcIdp(idp, `idps[${index}]`, file, problems)
+      : resolveSamlIdp(idp, `idps[${index}]`, file, problems),
+  );
+  const samlIdps = idps.filter((idp): idp is SamlIdpConfig => idp.type === 'saml');
   return {
     prefix: data.prefix,
     title: data.title,
-    publicOrigin: data.publicUrl ? new URL(data.publicUrl).origin : publicOrigin,
-    idps: data.idps.map((idp, index) => resolveOidcIdp(idp, `idps[${index}]`, file, problems)),
+    publicOrigin: origin,
+    idps,
     session: data.session,
+    saml:
+      samlIdps.length > 0
+        ? resolveSamlServiceProvider(data.saml, globalSaml, origin, samlIdps, file, problems)
+        : undefined,
     source: file,
   };
 }

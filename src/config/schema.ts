@@ -108,6 +108,55 @@ const signingKey = z.strictObject({
     .meta({ description: 'PKCS#8 PEM of an EC P-256 private key; use `${file:...}`.', secret: true }),
 });
 
+/** A certificate fingerprint, `sha256:AB:CD:…` or `sha1:…` (colons optional, case-insensitive). */
+const fingerprint = z
+  .string()
+  .regex(
+    /^(sha1|sha256):([0-9A-Fa-f]{2}:?){19,31}[0-9A-Fa-f]{2}$/,
+    'must be "sha256:" or "sha1:" followed by the hex fingerprint (e.g. sha256:AB:CD:…)',
+  )
+  .refine((value) => {
+    const [algorithm, hex = ''] = value.split(/:(.*)/s);
+    const digits = hex.replace(/:/g, '').length;
+    return (algorithm === 'sha1' && digits === 40) || (algorithm === 'sha256' && digits === 64);
+  }, 'has the wrong length for its algorithm (sha1: 20 bytes, sha256: 32 bytes)');
+
+/** PEM certificate(s), checked for readability in resolve.ts. */
+const certificatePem = z.string().min(1).meta({ description: 'PEM certificate; use `${file:...}`.' });
+
+/** The SP side of SAML: sluss's own entity, keys and certificates. */
+export const samlServiceProviderSchema = z
+  .strictObject({
+    entityId: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .meta({ description: 'SP entity ID. Default: `<publicUrl>/.sluss/saml/metadata` of the tenant.' }),
+    signingKey: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        description: 'PKCS#8 PEM key signing AuthnRequests, LogoutRequests and LogoutResponses.',
+        secret: true,
+      }),
+    signingCert: certificatePem
+      .optional()
+      .meta({ description: 'Certificate of `signingKey`, published in SP metadata.' }),
+    encryptionKey: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'PKCS#8 PEM key that decrypts encrypted assertions.', secret: true }),
+    encryptionCert: certificatePem
+      .optional()
+      .meta({
+        description: 'Certificate of `encryptionKey`, published in SP metadata for the IdP to encrypt to.',
+      }),
+  })
+  .meta({ description: 'sluss as SAML service provider.' });
+
 export const globalConfigSchema = z.strictObject({
   publicUrl: secureUrl.meta({
     description:
@@ -212,6 +261,7 @@ export const globalConfigSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     })
     .default({ level: 'info' }),
+  saml: samlServiceProviderSchema.optional(),
   defaultTenant: z.string().optional().meta({
     description:
       'Tenant prefix used when no tenant matches the Host header (default: the only tenant, if one).',
@@ -296,8 +346,9 @@ const oidcIdp = z.strictObject({
     .max(128)
     .optional()
     .meta({ description: '`kid` of `clientPrivateKey` as registered at the IdP.' }),
-  idTokenSigningAlgs: z.array(z.enum(ID_TOKEN_ALGORITHMS)).min(1).default(['RS256']).meta({
-    description: 'ID-token signature algorithms accepted. Symmetric (HS*) and `none` are never accepted.',
+  idTokenSigningAlgs: z.array(z.enum(ID_TOKEN_ALGORITHMS)).min(1).optional().meta({
+    description:
+      'ID-token (and logout-token) signature algorithms accepted. Default: the asymmetric ones the IdP advertises (RS256 without discovery). Symmetric (HS*) and `none` are never accepted.',
   }),
   expectedKeyId: z
     .string()
@@ -369,7 +420,87 @@ const oidcIdp = z.strictObject({
   }),
 });
 
-export const idpSchema = z.discriminatedUnion('type', [oidcIdp]);
+const samlIdp = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lowercase letters, digits or "-"')
+    .meta({ description: 'Stable ID of this IdP within the tenant.' }),
+  type: z.literal('saml'),
+  title: z.string().min(1).max(100).optional().meta({ description: 'Name shown on login buttons.' }),
+  metadataUrl: secureUrl
+    .optional()
+    .meta({
+      description: 'IdP metadata URL: fetched at start, refreshed on a schedule, last good copy kept.',
+    }),
+  metadataRefreshSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600),
+  entityId: z.string().min(1).max(1024).optional().meta({
+    description:
+      'IdP entity ID (the Issuer of its responses). Required without metadataUrl; checked against the metadata with it.',
+  }),
+  ssoUrl: secureUrl
+    .optional()
+    .meta({ description: 'SSO endpoint (HTTP-Redirect binding). Required without metadataUrl.' }),
+  sloUrl: secureUrl.optional().meta({ description: 'Single logout endpoint (HTTP-Redirect binding).' }),
+  signingCerts: z.array(certificatePem).optional().meta({
+    description:
+      "The IdP's signing certificate(s), PEM. With metadataUrl they must also sign the metadata (when it is signed) and override its certificates.",
+  }),
+  signingCertFingerprints: z.array(fingerprint).optional().meta({
+    description:
+      "Pinned fingerprints of the IdP's signing certificate (instead of the certificate itself): a response is checked with the certificate it carries only if that certificate matches.",
+  }),
+  signatureRequired: z
+    .enum(['assertion', 'response', 'both'])
+    .default('assertion')
+    .meta({ description: 'Which element must carry a valid signature by the IdP.' }),
+  requireEncryptedAssertions: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Refuse responses whose assertion is not encrypted (needs saml.encryptionKey).' }),
+  clockSkewSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(600)
+    .default(60)
+    .meta({ description: 'Tolerance for NotBefore/NotOnOrAfter.' }),
+  allowIdpInitiated: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Accept unsolicited responses (IdP-initiated login).' }),
+  idpInitiatedLandingPath: z
+    .string()
+    .regex(/^\/[^/\\]/, 'must be a same-origin path such as /home')
+    .or(z.literal('/'))
+    .default('/')
+    .meta({
+      description: 'Where an IdP-initiated login lands (a RelayState that is a same-origin path wins).',
+    }),
+  forceAuthn: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Ask the IdP to authenticate the user again at every login.' }),
+  requestedAuthnContext: z
+    .array(z.string().min(1))
+    .default([])
+    .meta({ description: 'AuthnContextClassRef values to request (empty: no RequestedAuthnContext).' }),
+  authnContextComparison: z.enum(['exact', 'minimum', 'maximum', 'better']).default('exact'),
+  nameIdFormat: z
+    .enum(['email', 'persistent', 'transient', 'unspecified'])
+    .default('unspecified')
+    .meta({ description: 'NameID format requested in the AuthnRequest.' }),
+  mfaAuthnContexts: z.array(z.string().min(1)).optional().meta({
+    description:
+      'AuthnContextClassRef values that mean MFA. Default: common ones (Entra/ADFS multipleauthn, MobileTwoFactor*, TimeSyncToken, X509, Smartcard*).',
+  }),
+});
+
+export const idpSchema = z.discriminatedUnion('type', [oidcIdp, samlIdp]);
 
 export const tenantConfigSchema = z.strictObject({
   prefix: z
@@ -395,8 +526,13 @@ export const tenantConfigSchema = z.strictObject({
         .meta({ description: 'Absolute session lifetime; after it the user goes back through the IdP.' }),
     })
     .default({ maxAgeSeconds: 8 * 3600 }),
+  saml: samlServiceProviderSchema
+    .optional()
+    .meta({ description: 'SAML SP settings for this tenant (override sluss.yaml `saml`).' }),
 });
 
 export type GlobalConfigFile = z.infer<typeof globalConfigSchema>;
 export type TenantConfigFile = z.infer<typeof tenantConfigSchema>;
 export type OidcIdpConfigFile = z.infer<typeof oidcIdp>;
+export type SamlIdpConfigFile = z.infer<typeof samlIdp>;
+export type SamlServiceProviderFile = z.infer<typeof samlServiceProviderSchema>;

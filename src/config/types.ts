@@ -52,7 +52,44 @@ export interface OidcIdpConfig {
   readonly errorRedirectUrl: string | undefined;
 }
 
-export type IdpConfig = OidcIdpConfig;
+export interface SamlIdpConfig {
+  readonly id: string;
+  readonly type: 'saml';
+  readonly title: string;
+  readonly metadataUrl: string | undefined;
+  readonly metadataRefreshSeconds: number;
+  /** Set by hand, or checked against the metadata's entityID when both are given. */
+  readonly entityId: string | undefined;
+  readonly ssoUrl: string | undefined;
+  readonly sloUrl: string | undefined;
+  readonly signingCerts: readonly string[];
+  /** Normalised `sha256:abcd…` / `sha1:…` (lowercase hex, no colons). */
+  readonly signingCertFingerprints: readonly string[];
+  readonly signatureRequired: 'assertion' | 'response' | 'both';
+  readonly requireEncryptedAssertions: boolean;
+  readonly clockSkewSeconds: number;
+  readonly allowIdpInitiated: boolean;
+  readonly idpInitiatedLandingPath: string;
+  readonly forceAuthn: boolean;
+  readonly requestedAuthnContext: readonly string[];
+  readonly authnContextComparison: 'exact' | 'minimum' | 'maximum' | 'better';
+  readonly nameIdFormat: 'email' | 'persistent' | 'transient' | 'unspecified';
+  readonly mfaAuthnContexts: readonly string[];
+}
+
+export type IdpConfig = OidcIdpConfig | SamlIdpConfig;
+
+/** sluss as SAML SP for one tenant. */
+export interface SamlServiceProviderConfig {
+  readonly entityId: string;
+  readonly acsUrl: string;
+  readonly sloUrl: string;
+  readonly metadataUrl: string;
+  readonly signingKey: string | undefined;
+  readonly signingCert: string | undefined;
+  readonly encryptionKey: string | undefined;
+  readonly encryptionCert: string | undefined;
+}
 
 export interface TenantConfig {
   readonly prefix: string;
@@ -61,6 +98,8 @@ export interface TenantConfig {
   readonly publicOrigin: string;
   readonly idps: readonly IdpConfig[];
   readonly session: { readonly maxAgeSeconds: number };
+  /** Present when the tenant has a SAML IdP. */
+  readonly saml: SamlServiceProviderConfig | undefined;
   /** Config file this tenant came from, for messages. */
   readonly source: string;
 }

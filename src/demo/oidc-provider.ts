@@ -24,6 +24,11 @@ export type DemoUser = {
   groups: string[];
   /** Authentication methods reported in the ID token's `amr`; default `['pwd']`. */
   amr?: string[];
+  /**
+   * Claims this OP leaves out of the ID token and releases only at the UserInfo endpoint
+   * (e.g. `['groups']`), as some IdPs do; lets tests show a relying party merging UserInfo.
+   */
+  userinfoOnlyClaims?: string[];
 };
 
 /** The two default demo users: `alice`/`alice` (an admin) and `bob`/`bob`. */
@@ -77,6 +82,27 @@ export type OidcProviderOptions = {
   cookieKeys?: string[];
   /** Private signing keys (JWK Set). Default: one fresh RS256 key with a `kid`. */
   jwks?: { keys: JWK[] };
+  /** Offer pairwise subject identifiers too (`subject_type: 'pairwise'` clients). Default: public only. */
+  pairwise?: boolean;
+  /**
+   * Response types the OP supports, e.g. add `'id_token token'` for implicit clients.
+   * Default: oidc-provider's (`code id_token`, `code`, `id_token`, `none`).
+   */
+  responseTypes?: string[];
+  /**
+   * Issue a refresh token to every client allowed the `refresh_token` grant, as Okta, Entra ID
+   * or Keycloak do. Default (oidc-provider's, OIDC Core §11): only when `offline_access` was
+   * granted, which it drops from requests that do not carry `prompt=consent`.
+   */
+  alwaysIssueRefreshTokens?: boolean;
+};
+
+/** One request the OP received (kept for test assertions; the last 500 only). */
+export type OpRequest = {
+  method: string;
+  /** Path and query. */
+  url: string;
+  headers: http.IncomingHttpHeaders;
 };
 
 /** The parts of an oidc-provider `Provider` instance that callers use; everything else is reachable untyped. */
@@ -98,11 +124,23 @@ export type OidcProviderInstance = {
 export type RunningOidcProvider = {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   issuer: string;
-  provider: OidcProviderInstance;
-  /** The JWK Set the OP signs with (private parts included). */
-  jwks: { keys: JWK[] };
+  /** The current Provider instance (a new one after `rotateKeys`). */
+  readonly provider: OidcProviderInstance;
+  /** The JWK Set the OP signs with (private parts included); the new set after `rotateKeys`. */
+  readonly jwks: { keys: JWK[] };
+  /** Requests received, oldest first (at most the last 500). */
+  readonly requests: OpRequest[];
+  /**
+   * Key rotation: replaces the signing keys. oidc-provider's keystore is fixed when a
+   * Provider is built, so this builds a new Provider with the same issuer, port, clients,
+   * cookie keys and storage (sessions and grants survive) and routes every new request to
+   * it. Listeners added with `provider.on` must be added again on the new instance.
+   */
+  rotateKeys(jwks: { keys: JWK[] }): void;
   close(): Promise<void>;
 };
+
+const MAX_RECORDED_REQUESTS = 500;
 
 type InteractionDetails = {
   uid: string;
@@ -157,13 +195,65 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const jwks = options.jwks ?? { keys: [await generateSigningKey()] };
-  const provider = new Provider(issuer, {
+  let jwks = options.jwks ?? { keys: [await generateSigningKey()] };
+  // Shared by every Provider built for this OP, so sessions and grants survive key rotation.
+  const adapter = createMemoryAdapter();
+  const cookieKeys = options.cookieKeys ?? [randomBytes(32).toString('base64url')];
+  const build = (keys: { keys: JWK[] }) => createProvider(issuer, options, users, keys, adapter, cookieKeys);
+  let provider = build(jwks);
+  let providerCallback = provider.callback();
+  const requests: OpRequest[] = [];
+
+  handler = (req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
+    if (requests.length > MAX_RECORDED_REQUESTS) requests.shift();
+    if (req.url?.startsWith('/interaction/')) {
+      handleInteraction(provider, users, req, res).catch((error: unknown) => {
+        if (!res.headersSent) sendHtml(res, 500, page('Error', `<p>${escapeHtml(String(error))}</p>`));
+        else res.destroy();
+      });
+      return;
+    }
+    providerCallback(req, res);
+  };
+
+  return {
+    issuer,
+    get provider() {
+      return provider;
+    },
+    get jwks() {
+      return jwks;
+    },
+    requests,
+    rotateKeys(next) {
+      provider = build(next);
+      providerCallback = provider.callback();
+      jwks = next;
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive sockets would otherwise hold close() open for seconds.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function createProvider(
+  issuer: string,
+  options: OidcProviderOptions,
+  users: readonly DemoUser[],
+  jwks: { keys: JWK[] },
+  adapter: (model: string) => unknown,
+  cookieKeys: string[],
+): OidcProviderInstance {
+  return new Provider(issuer, {
     clients: options.clients,
     jwks,
     // An explicit adapter keeps the process quiet (the built-in default warns on every start).
-    adapter: createMemoryAdapter(),
-    cookies: { keys: options.cookieKeys ?? [randomBytes(32).toString('base64url')] },
+    adapter,
+    cookies: { keys: cookieKeys },
     claims: {
       // amr (from the login result) is only released when a requested scope lists it.
       openid: ['sub', 'amr'],
@@ -181,23 +271,39 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
       backchannelLogout: { enabled: true },
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    ...(options.responseTypes ? { responseTypes: options.responseTypes } : {}),
+    ...(options.pairwise ? { subjectTypes: ['public', 'pairwise'] } : {}),
+    ...(options.alwaysIssueRefreshTokens
+      ? {
+          issueRefreshToken: (
+            _ctx: unknown,
+            client: { grantTypeAllowed(grant: string): boolean },
+            _code: unknown,
+          ) => client.grantTypeAllowed('refresh_token'),
+        }
+      : {}),
     findAccount: (_ctx: unknown, sub: string) => {
       const user = users.find((u) => u.sub === sub);
       if (!user) return undefined;
       return {
         accountId: user.sub,
-        claims: () => ({
-          sub: user.sub,
-          email: user.email,
-          email_verified: true,
-          name: user.name,
-          given_name: user.given_name,
-          family_name: user.family_name,
-          groups: [...user.groups],
-        }),
+        // `use` is 'id_token' or 'userinfo'.
+        claims: (use: string) => {
+          const claims: Record<string, unknown> = {
+            sub: user.sub,
+            email: user.email,
+            email_verified: true,
+            name: user.name,
+            given_name: user.given_name,
+            family_name: user.family_name,
+            groups: [...user.groups],
+          };
+          if (use !== 'userinfo') for (const name of user.userinfoOnlyClaims ?? []) delete claims[name];
+          return claims;
+        },
       };
     },
-    // Demo-only: pairwise subjects as a stable hash, so clients may ask for them.
+    // Demo-only: pairwise subjects as a stable hash (offered when `pairwise` is set).
     pairwiseIdentifier: (_ctx: unknown, accountId: string, client: { sectorIdentifier: string }) =>
       createHash('sha256').update(`${client.sectorIdentifier}:${accountId}`).digest('base64url'),
     renderError,
@@ -210,30 +316,6 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
       return globalThis.fetch(url, rest);
     },
   });
-
-  const providerCallback = provider.callback();
-  handler = (req, res) => {
-    if (req.url?.startsWith('/interaction/')) {
-      handleInteraction(provider, users, req, res).catch((error: unknown) => {
-        if (!res.headersSent) sendHtml(res, 500, page('Error', `<p>${escapeHtml(String(error))}</p>`));
-        else res.destroy();
-      });
-      return;
-    }
-    providerCallback(req, res);
-  };
-
-  return {
-    issuer,
-    provider,
-    jwks,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Keep-alive sockets would otherwise hold close() open for seconds.
-      server.closeAllConnections();
-      await closed;
-    },
-  };
 }
 
 /** A fresh RS256 private JWK with a `kid`, usable in `jwks` (and for key-rotation tests). */

@@ -37,7 +37,7 @@ export async function runDemo(): Promise<RunningDemo> {
   const config = loadConfig(DEMO_CONFIG_DIR, { env });
   const tenant = config.tenants[0];
   const idp = tenant?.idps[0];
-  if (!tenant || !idp) throw new Error('config/demo must have one tenant with one IdP');
+  if (!tenant || idp?.type !== 'oidc') throw new Error('config/demo must have one tenant with one OIDC IdP');
   const log = createLogger({ level: config.logging.level });
 
   const op = await startOidcProvider({

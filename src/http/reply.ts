@@ -9,7 +9,8 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
   'content-security-policy': PAGE_CSP,
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin: our own form posts keep their Origin; nothing leaks to other sites.
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
 } as const;
 

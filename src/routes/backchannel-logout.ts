@@ -63,7 +63,7 @@ async function verifyWithTenantIdps(
   token: string,
 ): Promise<{ rp: OidcRelyingParty; claims: LogoutClaims }> {
   const issuer = unverifiedIssuer(token);
-  const candidates = [...tenant.idps.values()].filter((rp) => rp.idp.issuer === issuer);
+  const candidates = [...tenant.oidc.values()].filter((rp) => rp.idp.issuer === issuer);
   if (candidates.length === 0)
     throw new SlussError('ERR_LOGOUT_TOKEN_INVALID', 'The logout token is from an unknown issuer.');
   let lastError: unknown;

@@ -8,21 +8,19 @@
  * the outcome.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { epochSeconds } from '../clock.ts';
 import type { Components } from '../components.ts';
-import type { OidcIdpConfig } from '../config/types.ts';
+import type { IdpConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
 import { expireCookie, readCookie } from '../http/cookies.ts';
 import { readForm } from '../http/form-body.ts';
-import { redirect } from '../http/reply.ts';
 import { identityFromOidcClaims } from '../identity/identity.ts';
 import type { CompletedLogin } from '../protocols/oidc/oidc-client.ts';
 import { LOGIN_TTL_SECONDS, transactionCookieName } from '../sessions/login-transaction.ts';
-import { createSession } from '../sessions/session.ts';
 import { STORE_KEYS } from '../store/store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 import { loginPath, transactionCookieAttributes } from './login.ts';
 import { failLogin } from './login-failure.ts';
+import { openSession } from './open-session.ts';
 
 const MAX_STATE_LENGTH = 256;
 
@@ -48,7 +46,7 @@ export async function handleCallback(
   const validState = state.length > 0 && state.length <= MAX_STATE_LENGTH && /^[A-Za-z0-9_-]+$/.test(state);
   const txnCookie = validState ? transactionCookieName(config.cookies.txnPrefix, state) : undefined;
   const sealed = txnCookie ? readCookie(req.headers.cookie, txnCookie) : undefined;
-  const clearTxnFor = (idp: OidcIdpConfig | undefined): string[] =>
+  const clearTxnFor = (idp: IdpConfig | undefined): string[] =>
     txnCookie && sealed !== undefined
       ? [expireCookie(txnCookie, transactionCookieAttributes(components, idp))]
       : [];
@@ -84,7 +82,7 @@ export async function handleCallback(
     );
     return;
   }
-  const rp = tenant.idps.get(transaction.idp);
+  const rp = tenant.oidc.get(transaction.idp);
   clearTxn = clearTxnFor(rp?.idp);
   if (transaction.tenant !== tenant.prefix || !rp) {
     failLogin(
@@ -98,7 +96,8 @@ export async function handleCallback(
     );
     return;
   }
-  // Single use across replicas: a copied transaction cookie and callback replayed elsewhere are refused.
+  // Single use, recorded in the store (shared by replicas once the store is): a copied transaction
+  // cookie replayed with the callback is refused.
   if (!(await components.store.addOnce(STORE_KEYS.oidcState(state), LOGIN_TTL_SECONDS))) {
     failLogin(
       components,
@@ -131,42 +130,24 @@ export async function handleCallback(
     stopTimer();
   }
 
-  const idpSid = typeof completed.claims.sid === 'string' ? completed.claims.sid : undefined;
-  const session = createSession(
-    {
-      tenant: tenant.prefix,
-      idp: rp.idp.id,
-      identity,
-      maxAgeSeconds: tenant.config.session.maxAgeSeconds,
-      idpSid,
+  if (rp.idp.refresh.enabled && !completed.tokens.refreshToken) {
+    log.warn(
+      { tenant: tenant.prefix, idp: rp.idp.id },
+      'refresh is enabled but the IdP issued no refresh token (request offline_access, or allow refresh tokens for this client at the IdP)',
+    );
+  }
+  await openSession(components, req, res, tenant, {
+    idp: rp.idp,
+    identity,
+    idpSid: typeof completed.claims.sid === 'string' ? completed.claims.sid : undefined,
+    idpSessionEnd: undefined,
+    serverData: {
+      idToken: completed.tokens.idToken,
+      ...(completed.tokens.refreshToken && rp.idp.refresh.enabled
+        ? { refreshToken: completed.tokens.refreshToken }
+        : {}),
     },
-    components.clock,
-  );
-  const now = epochSeconds(components.clock);
-  const sessionCookies = components.sessionCookies.write(
-    await components.sessions.seal(session),
-    session.exp - now,
-    req.headers.cookie,
-  );
-  await components.sessionData.save(session, {
-    idToken: completed.tokens.idToken,
-    ...(completed.tokens.refreshToken && rp.idp.refresh.enabled
-      ? { refreshToken: completed.tokens.refreshToken }
-      : {}),
-    checkedAt: now,
+    returnTo: transaction.returnTo,
+    setCookies: clearTxn,
   });
-  metrics.logins.inc({ tenant: tenant.prefix, idp: rp.idp.id, result: 'success' });
-  log.info(
-    {
-      event: 'login',
-      tenant: tenant.prefix,
-      idp: rp.idp.id,
-      sub: identity.sub,
-      sid: session.sid,
-      mfa: identity.mfa,
-      exp: session.exp,
-    },
-    'login succeeded',
-  );
-  redirect(res, transaction.returnTo, [...clearTxn, ...sessionCookies]);
 }

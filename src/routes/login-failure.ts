@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Components } from '../components.ts';
-import type { OidcIdpConfig } from '../config/types.ts';
+import type { IdpConfig } from '../config/types.ts';
 import type { SlussError } from '../errors.ts';
 import { newReference, replyError } from '../http/errors.ts';
 import { redirect } from '../http/reply.ts';
@@ -18,7 +18,7 @@ export function failLogin(
   req: IncomingMessage,
   res: ServerResponse,
   tenant: Tenant,
-  idp: OidcIdpConfig | undefined,
+  idp: IdpConfig | undefined,
   error: SlussError,
   setCookies: readonly string[] = [],
   retryPath: string = loginPath('/'),
@@ -28,10 +28,11 @@ export function failLogin(
   // A form_post callback is a top-level navigation too, even though it is a POST.
   const browser =
     isBrowserNavigation(req) || (req.method === 'POST' && req.headers['sec-fetch-mode'] !== 'cors');
-  if (idp?.errorRedirectUrl && browser) {
+  const errorRedirectUrl = idp?.type === 'oidc' ? idp.errorRedirectUrl : undefined;
+  if (errorRedirectUrl && browser) {
     const reference = newReference();
     log.warn({ ref: reference, code: error.code, err: error.cause ?? undefined }, error.message);
-    const target = new URL(idp.errorRedirectUrl);
+    const target = new URL(errorRedirectUrl);
     target.searchParams.set('error', error.code);
     target.searchParams.set('reference', reference);
     redirect(res, target.href, setCookies);

@@ -43,7 +43,7 @@ export async function handleLogout(
     'logout',
   );
 
-  const rp = tenant.idps.get(session.idp);
+  const rp = tenant.oidc.get(session.idp);
   let endSession: string | undefined;
   try {
     endSession = await rp?.endSessionUrl(data?.idToken, `${tenant.publicOrigin}${PATHS.loggedOut}`);
@@ -63,7 +63,8 @@ export async function handleLogout(
  */
 export function isSameOriginRequest(req: IncomingMessage, origin: string): boolean {
   const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  // Fetch Metadata is authoritative where present (Origin may be "null" under a strict referrer policy).
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
   const from = req.headers.origin;
   return from === undefined || from === origin;
 }

@@ -19,6 +19,8 @@ export interface LoginTransaction {
   readonly state: string;
   readonly nonce: string;
   readonly codeVerifier: string;
+  /** SAML: the ID of the AuthnRequest this login sent (the response's InResponseTo). */
+  readonly requestId?: string;
   readonly tenant: string;
   readonly idp: string;
   readonly returnTo: string;
@@ -37,6 +39,7 @@ function isLoginTransaction(value: unknown): value is LoginTransaction {
     typeof t.state === 'string' &&
     typeof t.nonce === 'string' &&
     typeof t.codeVerifier === 'string' &&
+    (t.requestId === undefined || typeof t.requestId === 'string') &&
     typeof t.tenant === 'string' &&
     typeof t.idp === 'string' &&
     typeof t.returnTo === 'string' &&

@@ -13,6 +13,8 @@ import type { Session } from './session.ts';
 export interface StoredSessionData {
   readonly idToken?: string;
   readonly refreshToken?: string;
+  /** SAML: who to name in a LogoutRequest to the IdP. */
+  readonly saml?: { readonly nameId: string; readonly nameIdFormat: string; readonly sessionIndex?: string };
   /** When the IdP last confirmed this session (login or refresh), epoch seconds. */
   readonly checkedAt: number;
 }

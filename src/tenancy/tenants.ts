@@ -6,6 +6,8 @@
 import type { Clock } from '../clock.ts';
 import type { SlussConfig, TenantConfig } from '../config/types.ts';
 import { OidcRelyingParty } from '../protocols/oidc/oidc-client.ts';
+import { SamlServiceProvider } from '../protocols/saml/saml-sp.ts';
+import type { Store } from '../store/store.ts';
 
 export interface Tenant {
   readonly config: TenantConfig;
@@ -15,7 +17,12 @@ export interface Tenant {
   readonly forwardedHost: string;
   /** The redirect URI registered at every IdP of this tenant. */
   readonly callbackUrl: string;
-  readonly idps: ReadonlyMap<string, OidcRelyingParty>;
+  /** The tenant's OpenID Connect IdPs by id. */
+  readonly oidc: ReadonlyMap<string, OidcRelyingParty>;
+  /** The tenant's SAML IdPs by id (sluss as SP towards each). */
+  readonly saml: ReadonlyMap<string, SamlServiceProvider>;
+  /** The IdP a login without a choice goes to (the first configured). */
+  readonly defaultIdp: string;
 }
 
 export class TenantRegistry {
@@ -23,7 +30,7 @@ export class TenantRegistry {
   private readonly byPrefix = new Map<string, Tenant>();
   private readonly fallback: Tenant | undefined;
 
-  constructor(config: SlussConfig, clock: Clock, callbackPath: string) {
+  constructor(config: SlussConfig, clock: Clock, callbackPath: string, store: Store) {
     for (const tenantConfig of config.tenants) {
       const origin = new URL(tenantConfig.publicOrigin);
       const tenant: Tenant = {
@@ -33,7 +40,19 @@ export class TenantRegistry {
         forwardedProto: origin.protocol.slice(0, -1),
         forwardedHost: origin.host,
         callbackUrl: `${tenantConfig.publicOrigin}${callbackPath}`,
-        idps: new Map(tenantConfig.idps.map((idp) => [idp.id, new OidcRelyingParty(idp, clock)])),
+        oidc: new Map(
+          tenantConfig.idps.flatMap((idp) =>
+            idp.type === 'oidc' ? [[idp.id, new OidcRelyingParty(idp, clock)] as const] : [],
+          ),
+        ),
+        saml: new Map(
+          tenantConfig.idps.flatMap((idp) =>
+            idp.type === 'saml' && tenantConfig.saml
+              ? [[idp.id, new SamlServiceProvider(idp, tenantConfig.saml, store, clock)] as const]
+              : [],
+          ),
+        ),
+        defaultIdp: tenantConfig.idps[0]?.id ?? '',
       };
       this.byHost.set(origin.host.toLowerCase(), tenant);
       this.byPrefix.set(tenant.prefix, tenant);

@@ -105,7 +105,8 @@ describe('checkConfig: a valid config', () => {
     const dir = configDir({ 'tenants/acme.yaml': withTenant((t) => (t.title = 'Costs $${not.a.ref}')) });
     const config = loadConfig(dir, { env: ENV });
     expect(config.cookies.secret).toBe(COOKIE_SECRET);
-    expect(config.tenants[0]?.idps[0]?.clientSecret).toBe(CLIENT_SECRET);
+    const idp = config.tenants[0]?.idps[0];
+    expect(idp?.type === 'oidc' ? idp.clientSecret : undefined).toBe(CLIENT_SECRET);
     expect(config.tenants[0]?.title).toBe('Costs ${not.a.ref}');
     expect(config.signingKeys[0]?.privateKeyPem).toBe(EC_KEY.trimEnd());
     expect(Object.isFrozen(config.tenants)).toBe(true);

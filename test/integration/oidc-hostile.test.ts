@@ -682,7 +682,7 @@ describe('back-channel logout', () => {
       ['rp-backchannel-rplogout-iss: iss is not the issuer', 'wrong-iss'],
       ['rp-backchannel-rplogout-expired: exp in the past, iat an hour ago', 'expired'],
       ['rp-backchannel-rplogout-no-sid-no-sub: neither sub nor sid', 'no-sub-or-sid'],
-      ['rp-backchannel-rplogout-typ: typ JWT (an ID-token-typed JWT)', 'wrong-typ'],
+      ['rp-backchannel-rplogout-typ: typ at+jwt (a token of another type)', 'wrong-typ'],
     ] as const satisfies readonly (readonly [string, LogoutTokenDefect])[])(
       '%s → 400',
       async (_name, defect) => {

@@ -745,7 +745,7 @@ export type LogoutTokenDefect =
   | 'wrong-iss' // 2.6 (3): iss MUST be the issuer
   | 'expired' // 2.6 (3): exp in the past, iat long ago
   | 'no-sub-or-sid' // 2.6 (5): sub, sid or both MUST be present
-  | 'wrong-typ'; // 2.4 (explicit typing): typ is logout+jwt; an ID-token-typed JWT is refused
+  | 'wrong-typ'; // 2.4 (explicit typing): a token typed as something else (an access token, at+jwt) is refused
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -800,7 +800,7 @@ export async function buildLogoutToken(
       delete payload.sid;
       break;
     case 'wrong-typ':
-      typ = 'JWT';
+      typ = 'at+jwt';
       break;
     case 'alg-none':
       return unsignedJwt(payload, typ);

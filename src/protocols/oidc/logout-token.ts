@@ -16,6 +16,7 @@ export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backcha
 /** A logout token older than this is refused even without `exp`. */
 const MAX_LOGOUT_TOKEN_AGE_SECONDS = 600;
 const MAX_LOGOUT_TOKEN_LENGTH = 16 * 1024;
+const LOGOUT_TOKEN_TYPES = ['logout+jwt', 'application/logout+jwt', 'jwt'];
 
 export interface LogoutClaims {
   readonly issuer: string;
@@ -78,13 +79,10 @@ export class LogoutTokenVerifier {
     } catch (error) {
       throw refused('signature or standard claims', error);
     }
-    // §2.4: logout tokens are explicitly typed; an ID token (typ JWT) must not pass as one.
-    if (
-      typ !== undefined &&
-      typ.toLowerCase() !== 'logout+jwt' &&
-      typ.toLowerCase() !== 'application/logout+jwt'
-    ) {
-      throw refused(`typ ${typ} is not logout+jwt`);
+    // §2.4 recommends typ logout+jwt; older IdPs (Keycloak < 25) send JWT. An ID token still cannot
+    // pass as a logout token: the events claim is required and a nonce forbidden (checked below).
+    if (typ !== undefined && !LOGOUT_TOKEN_TYPES.includes(typ.toLowerCase())) {
+      throw refused(`typ ${typ} is not a logout token type`);
     }
     const events = payload.events;
     if (

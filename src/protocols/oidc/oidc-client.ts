@@ -28,7 +28,7 @@ export interface AuthorizationStart {
 
 export interface AuthorizationOptions {
   /** `login` forces re-authentication at the IdP. */
-  readonly prompt?: 'login' | 'none';
+  readonly prompt?: 'login' | 'none' | 'consent';
   readonly maxAgeSeconds?: number;
   readonly acrValues?: readonly string[];
 }
@@ -104,7 +104,10 @@ export class OidcRelyingParty {
       nonce,
     };
     if (this.idp.responseMode === 'form_post') parameters.response_mode = 'form_post';
-    if (options.prompt) parameters.prompt = options.prompt;
+    // OIDC Core 11: offline_access is granted only with prompt=consent (strict OPs drop it otherwise).
+    const offline = this.idp.refresh.enabled && this.idp.scopes.includes('offline_access');
+    const prompt = options.prompt ?? (offline ? 'consent' : undefined);
+    if (prompt) parameters.prompt = prompt;
     if (options.maxAgeSeconds !== undefined) parameters.max_age = String(options.maxAgeSeconds);
     if (options.acrValues && options.acrValues.length > 0)
       parameters.acr_values = options.acrValues.join(' ');

@@ -1,0 +1,70 @@
+/**
+ * Safe XML intake for everything SAML that reaches sluss (responses, logout
+ * messages, IdP metadata): bounded size, no DTDs at all (so no entity
+ * expansion and nothing external is ever read), parse errors are refusals.
+ */
+import { DOMParser } from '@xmldom/xmldom';
+import { SlussError } from '../../errors.ts';
+
+export const SAML_NS = {
+  protocol: 'urn:oasis:names:tc:SAML:2.0:protocol',
+  assertion: 'urn:oasis:names:tc:SAML:2.0:assertion',
+  metadata: 'urn:oasis:names:tc:SAML:2.0:metadata',
+  dsig: 'http://www.w3.org/2000/09/xmldsig#',
+} as const;
+
+/** Base64 SAMLResponse/SAMLRequest larger than this is refused before decoding. */
+export const MAX_SAML_MESSAGE_BASE64 = 512 * 1024;
+
+export function refused(message: string, cause?: unknown): SlussError {
+  return new SlussError('ERR_SAML_RESPONSE_INVALID', message, cause === undefined ? undefined : { cause });
+}
+
+/** Decodes a POSTed SAML message (base64 of the XML). */
+export function decodePostedMessage(base64: string): string {
+  if (base64.length === 0 || base64.length > MAX_SAML_MESSAGE_BASE64)
+    throw refused('The SAML message is missing or too large.');
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(base64)) throw refused('The SAML message is not base64.');
+  return Buffer.from(base64, 'base64').toString('utf8');
+}
+
+/**
+ * Parses XML that must not carry a DTD. A DOCTYPE (entity declarations,
+ * external entities) is refused before parsing: SAML never needs one.
+ */
+export function parseXml(xml: string): Document {
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml))
+    throw refused('The SAML message carries a DOCTYPE, which is never allowed.');
+  const problems: string[] = [];
+  const document = new DOMParser({
+    errorHandler: (level: string, message: unknown) => {
+      if (level !== 'warning') problems.push(String(message));
+    },
+  }).parseFromString(xml, 'text/xml');
+  if (problems.length > 0 || !document?.documentElement) {
+    throw refused('The SAML message is not well-formed XML.', new Error(problems.join('; ')));
+  }
+  return document as unknown as Document;
+}
+
+/** Child elements of `parent` with this namespace and local name. */
+export function children(parent: Element, namespace: string, localName: string): Element[] {
+  const out: Element[] = [];
+  for (let node = parent.firstChild; node; node = node.nextSibling) {
+    if (node.nodeType === 1) {
+      const element = node as Element;
+      if (element.namespaceURI === namespace && element.localName === localName) out.push(element);
+    }
+  }
+  return out;
+}
+
+/** All descendant elements with this namespace and local name. */
+export function descendants(root: Element | Document, namespace: string, localName: string): Element[] {
+  return Array.from(root.getElementsByTagNameNS(namespace, localName) as unknown as ArrayLike<Element>);
+}
+
+/** The text of an element, comments and all child nodes included (no first-text-node shortcut). */
+export function textOf(element: Element): string {
+  return (element.textContent ?? '').trim();
+}

@@ -1,0 +1,147 @@
+/**
+ * Every example under config/examples/ must pass `check-config`: each is
+ * copied to a temp dir, the secret files it references are created there (a
+ * fresh EC P-256 key for every PEM, random strings for the rest), and the
+ * check must report the expected tenant and IdP counts.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { checkConfig } from '../../src/config/check.ts';
+import { loadConfig } from '../../src/config/loader.ts';
+
+const EXAMPLES = join(process.cwd(), 'config/examples');
+
+/** Expected [tenants, identity providers] per example directory. */
+const EXPECTED: Record<string, [number, number]> = {
+  adfs: [1, 1],
+  entra: [1, 1],
+  generic: [1, 2],
+  google: [1, 1],
+  keycloak: [1, 1],
+  okta: [1, 1],
+};
+
+/** Keys whose values are secrets: they must be `${file:...}` references, never literals. */
+const SECRET_KEYS = new Set(['secret', 'previousSecrets', 'clientSecret', 'privateKey', 'clientPrivateKey']);
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function yamlFiles(dir: string): string[] {
+  const tenants = readdirSync(join(dir, 'tenants')).filter((name) => /\.ya?ml$/.test(name));
+  return ['sluss.yaml', ...tenants.map((name) => `tenants/${name}`)];
+}
+
+/** Every string value in a parsed YAML tree (comments are not values). */
+function stringValues(node: unknown): string[] {
+  if (typeof node === 'string') return [node];
+  if (node === null || typeof node !== 'object') return [];
+  return Object.values(node).flatMap(stringValues);
+}
+
+/** Every `${file:PATH}` in the example's YAML values. */
+function fileReferences(dir: string): string[] {
+  const refs = new Set<string>();
+  for (const file of yamlFiles(dir)) {
+    for (const value of stringValues(parse(readFileSync(join(dir, file), 'utf8'))))
+      for (const match of value.matchAll(/\$\{file:([^}]*)\}/g)) refs.add(match[1] ?? '');
+  }
+  return [...refs];
+}
+
+function secretFor(path: string): string {
+  if (path.endsWith('.pem')) {
+    return generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+  }
+  return `${randomBytes(32).toString('base64')}\n`;
+}
+
+/** A copy of the example with its secret files in place. */
+function materialise(example: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `sluss-example-${example}-`));
+  dirs.push(dir);
+  cpSync(join(EXAMPLES, example), dir, { recursive: true });
+  for (const ref of fileReferences(dir)) {
+    const path = join(dir, ref);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, secretFor(ref));
+  }
+  return dir;
+}
+
+/** [path, value] for every secret-bearing key in a parsed YAML tree. */
+function secretValues(node: unknown, path = ''): [string, unknown][] {
+  if (Array.isArray(node)) return node.flatMap((item, i) => secretValues(item, `${path}[${i}]`));
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([key, value]) => {
+    const at = path ? `${path}.${key}` : key;
+    if (!SECRET_KEYS.has(key)) return secretValues(value, at);
+    return Array.isArray(value)
+      ? value.map((item, i): [string, unknown] => [`${at}[${i}]`, item])
+      : [[at, value]];
+  });
+}
+
+const examples = readdirSync(EXAMPLES, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
+describe('config/examples', () => {
+  it('has exactly the expected example directories', () => {
+    expect(examples).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  it.each(examples)('%s passes check-config with its tenant and IdP counts', (example) => {
+    const dir = materialise(example);
+    const [tenants, idps] = EXPECTED[example] ?? [0, 0];
+    const result = checkConfig(dir, { env: {} });
+    expect(result.output).toBe(
+      `OK: ${dir}: ${tenants} tenant(s), ${idps} identity provider(s), 1 signing key(s)\n`,
+    );
+    expect(result.ok).toBe(true);
+  });
+
+  it.each(examples)('%s keeps every secret in a relative ${file:...} reference', (example) => {
+    const dir = join(EXAMPLES, example);
+    const refs = fileReferences(dir);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      expect(isAbsolute(ref), ref).toBe(false);
+      expect(normalize(ref).startsWith('..'), ref).toBe(false);
+      expect(/^(secrets|keys)\//.test(ref), ref).toBe(true);
+    }
+    for (const file of yamlFiles(dir)) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      expect(text, `${file} uses \${env:}`).not.toContain('${env:');
+      for (const [path, value] of secretValues(parse(text)))
+        expect(value, `${file}: ${path}`).toMatch(/^\$\{file:[^}]+\}$/);
+    }
+  });
+
+  it.each(examples)('%s fails check-config when its secret files are missing', (example) => {
+    const dir = mkdtempSync(join(tmpdir(), `sluss-example-${example}-`));
+    dirs.push(dir);
+    cpSync(join(EXAMPLES, example), dir, { recursive: true });
+    const result = checkConfig(dir, { env: {} });
+    expect(result.ok).toBe(false);
+    expect(result.output).toContain('cannot be read (ENOENT)');
+  });
+
+  it('the generic example resolves both ways of finding endpoints', () => {
+    const config = loadConfig(materialise('generic'), { env: {} });
+    const [staff, partners] = (config.tenants[0]?.idps ?? []).filter((idp) => idp.type === 'oidc');
+    expect(staff?.discoveryUrl).toBe('https://sso.acme.example/.well-known/openid-configuration');
+    expect(staff?.tokenEndpointAuthMethod).toBe('client_secret_post');
+    expect(partners?.discoveryUrl).toBeUndefined();
+    expect(partners?.endpoints?.token).toBe('https://partners.idp.example/oauth2/token');
+  });
+});
