@@ -133,14 +133,10 @@ export const samlServiceProviderSchema = z
       .max(1024)
       .optional()
       .meta({ description: 'SP entity ID. Default: `<publicUrl>/.sluss/saml/metadata` of the tenant.' }),
-    signingKey: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({
-        description: 'PKCS#8 PEM key signing AuthnRequests, LogoutRequests and LogoutResponses.',
-        secret: true,
-      }),
+    signingKey: z.string().min(1).optional().meta({
+      description: 'PKCS#8 PEM key signing AuthnRequests, LogoutRequests and LogoutResponses.',
+      secret: true,
+    }),
     signingCert: certificatePem
       .optional()
       .meta({ description: 'Certificate of `signingKey`, published in SP metadata.' }),
@@ -149,11 +145,9 @@ export const samlServiceProviderSchema = z
       .min(1)
       .optional()
       .meta({ description: 'PKCS#8 PEM key that decrypts encrypted assertions.', secret: true }),
-    encryptionCert: certificatePem
-      .optional()
-      .meta({
-        description: 'Certificate of `encryptionKey`, published in SP metadata for the IdP to encrypt to.',
-      }),
+    encryptionCert: certificatePem.optional().meta({
+      description: 'Certificate of `encryptionKey`, published in SP metadata for the IdP to encrypt to.',
+    }),
   })
   .meta({ description: 'sluss as SAML service provider.' });
 
@@ -427,11 +421,9 @@ const samlIdp = z.strictObject({
     .meta({ description: 'Stable ID of this IdP within the tenant.' }),
   type: z.literal('saml'),
   title: z.string().min(1).max(100).optional().meta({ description: 'Name shown on login buttons.' }),
-  metadataUrl: secureUrl
-    .optional()
-    .meta({
-      description: 'IdP metadata URL: fetched at start, refreshed on a schedule, last good copy kept.',
-    }),
+  metadataUrl: secureUrl.optional().meta({
+    description: 'IdP metadata URL: fetched at start, refreshed on a schedule, last good copy kept.',
+  }),
   metadataRefreshSeconds: z
     .number()
     .int()

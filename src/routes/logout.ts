@@ -43,10 +43,13 @@ export async function handleLogout(
     'logout',
   );
 
-  const rp = tenant.oidc.get(session.idp);
   let endSession: string | undefined;
   try {
-    endSession = await rp?.endSessionUrl(data?.idToken, `${tenant.publicOrigin}${PATHS.loggedOut}`);
+    const rp = tenant.oidc.get(session.idp);
+    const sp = tenant.saml.get(session.idp);
+    if (rp) endSession = await rp.endSessionUrl(data?.idToken, `${tenant.publicOrigin}${PATHS.loggedOut}`);
+    // SAML single logout: a signed LogoutRequest; the IdP answers at /.sluss/saml/slo.
+    else if (sp && data?.saml) endSession = await sp.logoutRequestUrl(data.saml, '');
   } catch (error) {
     // The local session is over either way; an unreachable IdP only skips its logout.
     components.log.warn(

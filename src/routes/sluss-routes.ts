@@ -12,6 +12,7 @@ import { handleBackchannelLogout } from './backchannel-logout.ts';
 import { handleCallback } from './callback.ts';
 import { handleLogin } from './login.ts';
 import { handleLoggedOut, handleLogout } from './logout.ts';
+import { handleSamlAcs, handleSamlMetadata, handleSamlSlo } from './saml.ts';
 
 const JWKS_MAX_AGE_SECONDS = 300;
 
@@ -30,6 +31,15 @@ export async function handleSlussRoute(
       break;
     case PATHS.callback:
       if (isRead || method === 'POST') return handleCallback(components, req, res, tenant, url);
+      break;
+    case PATHS.samlAcs:
+      if (method === 'POST') return handleSamlAcs(components, req, res, tenant);
+      break;
+    case PATHS.samlSlo:
+      if (isRead || method === 'POST') return handleSamlSlo(components, req, res, tenant, url);
+      break;
+    case PATHS.samlMetadata:
+      if (isRead) return handleSamlMetadata(components, req, res, tenant);
       break;
     case PATHS.backchannelLogout:
       if (method === 'POST') return handleBackchannelLogout(components, req, res, tenant);

@@ -155,6 +155,11 @@ export class SamlServiceProvider {
     await this.metadata.get();
   }
 
+  /** The IdP's entity ID (the Issuer its messages must carry). */
+  async entityId(): Promise<string> {
+    return (await this.metadata.get()).entityId;
+  }
+
   private options(descriptor: IdpDescriptor, idpCert: string[], requestId?: string): SamlConfig {
     const { idp, sp } = this;
     return {
@@ -230,7 +235,10 @@ export class SamlServiceProvider {
       throw translateSamlError(error);
     }
     if (!profile) throw refused('The SAML response carries no assertion.');
-    return this.afterValidation(profile, expectedRequestId);
+    const result = await this.afterValidation(profile, expectedRequestId);
+    // With pinned fingerprints, remember the certificate that verified, for Redirect-binding logout messages.
+    if (descriptor.signingCerts.length === 0) for (const cert of certs) this.learnedCerts.add(cert);
+    return result;
   }
 
   /** Checks on the Response element node-saml leaves to us. */
@@ -357,6 +365,7 @@ export class SamlServiceProvider {
     rawQuery?: string;
     form?: URLSearchParams;
   }): Promise<SamlLogoutRequest> {
+    requireSignedLogoutMessage(input, 'SAMLRequest');
     const descriptor = await this.descriptor();
     const certs = await this.logoutCertificates(descriptor, input.form?.get('SAMLRequest'));
     const saml = new SAML(this.options(descriptor, certs));
@@ -390,6 +399,7 @@ export class SamlServiceProvider {
     rawQuery?: string;
     form?: URLSearchParams;
   }): Promise<void> {
+    requireSignedLogoutMessage(input, 'SAMLResponse');
     const descriptor = await this.descriptor();
     const certs = await this.logoutCertificates(descriptor, input.form?.get('SAMLResponse'));
     const saml = new SAML(this.options(descriptor, certs));
@@ -435,11 +445,6 @@ export class SamlServiceProvider {
     return saml.getLogoutUrlAsync(profile, relayState, {});
   }
 
-  /** Remembers a pinned certificate that verified a response (for Redirect-binding logout messages). */
-  learnCertificate(pem: string): void {
-    this.learnedCerts.add(pem);
-  }
-
   /** SP metadata for the IdP admin: entity ID, ACS, SLO, signing and encryption certificates. */
   metadataXml(): string {
     const { sp, idp } = this;
@@ -460,6 +465,38 @@ export class SamlServiceProvider {
           }
         : {}),
     });
+  }
+}
+
+const REDIRECT_SIGNATURE_ALGORITHMS = new Set([
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+]);
+
+/**
+ * node-saml accepts logout messages with no signature at all (Redirect
+ * binding), so a forged LogoutRequest could end anyone's session: a
+ * signature (SHA-256 or stronger) is required before node-saml verifies it.
+ */
+function requireSignedLogoutMessage(
+  input: { query?: URLSearchParams; form?: URLSearchParams },
+  field: 'SAMLRequest' | 'SAMLResponse',
+): void {
+  if (input.form) {
+    const root = parseXml(decodePostedMessage(input.form.get(field) ?? ''))
+      .documentElement as unknown as Element;
+    if (children(root, SAML_NS.dsig, 'Signature').length !== 1)
+      throw refused('SAML logout messages must be signed.');
+    return;
+  }
+  const query = input.query ?? new URLSearchParams();
+  if (
+    !query.get(field) ||
+    !query.get('Signature') ||
+    !REDIRECT_SIGNATURE_ALGORITHMS.has(query.get('SigAlg') ?? '')
+  ) {
+    throw refused('SAML logout messages must be signed (RSA with SHA-256 or stronger).');
   }
 }
 
