@@ -13,6 +13,10 @@ export const ERROR_CODES = {
     status: 404,
     hint: 'No tenant serves this host; check publicUrl and the tenants directory.',
   },
+  ERR_TENANT_UNAVAILABLE: {
+    status: 403,
+    hint: 'The tenant is inactive or outside its validFrom/validUntil window (tenants/<prefix>.yaml).',
+  },
   ERR_IDP_UNKNOWN: { status: 404, hint: 'The login names an IdP the tenant does not have.' },
   ERR_IDP_UNAVAILABLE: {
     status: 503,

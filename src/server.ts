@@ -30,7 +30,7 @@ import { trustedPeerList } from './proxy/header-hygiene.ts';
 import { isPublicPath } from './proxy/public-paths.ts';
 import { rejectUpgrade, WebsocketForwarder } from './proxy/websocket.ts';
 import { handleAdminRequest } from './routes/admin.ts';
-import { loginPath } from './routes/login.ts';
+import { loginRedirectFor } from './routes/login.ts';
 import { handleSlussRoute, sendJwks } from './routes/sluss-routes.ts';
 import { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionLookup } from './sessions/reader.ts';
@@ -42,7 +42,7 @@ import { SessionCookies } from './sessions/session-cookie.ts';
 import { SessionDataStore } from './sessions/session-data.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import type { Tenant } from './tenancy/tenants.ts';
-import { TenantRegistry } from './tenancy/tenants.ts';
+import { brandingOf, isTenantAvailable, TenantRegistry } from './tenancy/tenants.ts';
 
 export interface StartOptions {
   /** Config directory (sluss.yaml + tenants/). Ignored when `config` is given. */
@@ -212,14 +212,32 @@ class RequestPipeline {
       sendJwks(components, res);
       return;
     }
-    const tenant = components.tenants.resolve(req.headers.host);
-    if (!tenant) {
+    const match = components.tenants.resolve(req.headers.host);
+    if (!match) {
       components.metrics.requests.inc({ outcome: 'error' });
       replyError(
         req,
         res,
         components.log,
         new SlussError('ERR_TENANT_UNKNOWN', 'This address is not served here.'),
+      );
+      return;
+    }
+    const { tenant } = match;
+    // Browsers on an alias host go to the tenant's own origin, where its cookies and callbacks live.
+    if (!match.canonical && isBrowserNavigation(req)) {
+      redirect(res, `${tenant.publicOrigin}${url}`);
+      return;
+    }
+    // An inactive or expired tenant: a clear page, and its sessions stop working (checked before them).
+    if (!isTenantAvailable(tenant, components.clock.now())) {
+      components.metrics.requests.inc({ outcome: 'error' });
+      replyError(
+        req,
+        res,
+        components.log.child({ tenant: tenant.prefix }),
+        new SlussError('ERR_TENANT_UNAVAILABLE', 'This site is not available.'),
+        { branding: brandingOf(tenant) },
       );
       return;
     }
@@ -289,7 +307,7 @@ class RequestPipeline {
         : components.sessionCookies.clear(req.headers.cookie);
     if (isBrowserNavigation(req)) {
       components.metrics.requests.inc({ outcome: 'redirect_login' });
-      redirect(res, loginPath(req.url ?? '/'), clear);
+      redirect(res, loginRedirectFor(req.url ?? '/'), clear);
       return;
     }
     components.metrics.requests.inc({ outcome: 'unauthenticated' });
@@ -312,9 +330,13 @@ class RequestPipeline {
     const { components } = this;
     socket.on('error', () => socket.destroy());
     const url = req.url ?? '';
-    const tenant = components.tenants.resolve(req.headers.host);
+    const tenant = components.tenants.resolve(req.headers.host)?.tenant;
     if (!tenant || url.charCodeAt(0) !== 47 || url.startsWith(SLUSS_PREFIX)) {
       rejectUpgrade(socket, 404, 'ERR_NOT_FOUND', 'no websocket here');
+      return;
+    }
+    if (!isTenantAvailable(tenant, components.clock.now())) {
+      rejectUpgrade(socket, 403, 'ERR_TENANT_UNAVAILABLE', 'This site is not available.');
       return;
     }
     let identity: HeaderPairs = [];

@@ -10,8 +10,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { SlussError } from '../errors.ts';
 import { resolveConfig } from './resolve.ts';
-import type { GlobalConfigFile, TenantConfigFile } from './schema.ts';
-import { globalConfigSchema, tenantConfigSchema } from './schema.ts';
+import type { GlobalConfigFile, IdpConfigFile, TenantConfigFile } from './schema.ts';
+import { globalConfigSchema, idpSchema, tenantConfigSchema } from './schema.ts';
 import type { SecretContext } from './secrets.ts';
 import { expandTree } from './secrets.ts';
 import type { SlussConfig } from './types.ts';
@@ -54,8 +54,13 @@ export function loadConfig(dir: string, options: LoadOptions = {}): SlussConfig 
   const problems: ConfigProblem[] = [];
 
   const global = readValidated('sluss.yaml', dir, globalConfigSchema, context, problems);
+  const sharedIdps: { file: string; data: IdpConfigFile }[] = [];
+  for (const file of listYamlFiles(dir, 'idps', problems, { optional: true })) {
+    const data = readValidated(file, dir, idpSchema, context, problems);
+    if (data) sharedIdps.push({ file, data });
+  }
   const tenants: { file: string; data: TenantConfigFile }[] = [];
-  for (const file of listTenantFiles(dir, problems)) {
+  for (const file of listYamlFiles(dir, 'tenants', problems, { optional: false })) {
     const data = readValidated(file, dir, tenantConfigSchema, context, problems);
     if (data) tenants.push({ file, data });
   }
@@ -68,33 +73,41 @@ export function loadConfig(dir: string, options: LoadOptions = {}): SlussConfig 
   }
   if (!global || problems.length > 0) throw new ConfigError(problems);
 
-  const resolved = resolveConfig(dir, global as GlobalConfigFile, tenants, problems);
+  const resolved = resolveConfig(dir, global as GlobalConfigFile, tenants, sharedIdps, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return resolved;
 }
 
-function listTenantFiles(dir: string, problems: ConfigProblem[]): string[] {
-  const tenantsDir = join(dir, 'tenants');
+/** The *.yaml files of `tenants/` (required) or `idps/` (optional, shared IdP entries). */
+function listYamlFiles(
+  dir: string,
+  subdir: 'tenants' | 'idps',
+  problems: ConfigProblem[],
+  options: { optional: boolean },
+): string[] {
   let names: string[];
   try {
-    names = readdirSync(tenantsDir);
+    names = readdirSync(join(dir, subdir));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && options.optional) return [];
     problems.push({
-      file: 'tenants/',
+      file: `${subdir}/`,
       path: '',
       message:
-        code === 'ENOENT' ? 'directory is missing; create tenants/<prefix>.yaml' : `cannot be read (${code})`,
+        code === 'ENOENT'
+          ? `directory is missing; create ${subdir}/<prefix>.yaml`
+          : `cannot be read (${code})`,
     });
     return [];
   }
   // Kubernetes ConfigMap mounts add `..data` links and dot-dirs: only plain *.yaml files count.
   const files = names.filter((name) => /^[^.].*\.ya?ml$/.test(name)).sort();
   if (files.length > MAX_TENANT_FILES) {
-    problems.push({ file: 'tenants/', path: '', message: `more than ${MAX_TENANT_FILES} tenant files` });
+    problems.push({ file: `${subdir}/`, path: '', message: `more than ${MAX_TENANT_FILES} files` });
     return [];
   }
-  return files.map((name) => `tenants/${name}`);
+  return files.map((name) => `${subdir}/${name}`);
 }
 
 function readValidated<T extends z.ZodType>(
@@ -204,7 +217,7 @@ function describeIssue(file: string, issue: z.core.$ZodIssue): ConfigProblem[] {
         { file, path, message: `must be one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` },
       ];
     case 'invalid_union':
-      return [{ file, path, message: unionMessage(issue) }];
+      return closestBranch(file, issue) ?? [{ file, path, message: unionMessage(issue) }];
     case 'too_small':
     case 'too_big':
     case 'invalid_format':
@@ -216,7 +229,17 @@ function describeIssue(file: string, issue: z.core.$ZodIssue): ConfigProblem[] {
 }
 
 function unionMessage(issue: z.core.$ZodIssueInvalidUnion): string {
-  return issue.errors.length === 0 ? 'has an unknown or missing "type" (supported: oidc)' : issue.message;
+  return issue.errors.length === 0
+    ? 'has an unknown or missing "type" (supported: oidc, saml)'
+    : issue.message;
+}
+
+/** A union's problems, told by the branch that came closest (fewest issues); the first branch wins ties. */
+function closestBranch(file: string, issue: z.core.$ZodIssueInvalidUnion): ConfigProblem[] | undefined {
+  const branches = issue.errors.filter((branch) => branch.length > 0);
+  if (branches.length === 0) return undefined;
+  const closest = branches.reduce((best, branch) => (branch.length < best.length ? branch : best));
+  return closest.flatMap((inner) => describeIssue(file, { ...inner, path: [...issue.path, ...inner.path] }));
 }
 
 function friendlyBoundMessage(issue: z.core.$ZodIssue): string {

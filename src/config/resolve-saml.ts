@@ -6,6 +6,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { PATHS } from '../paths.ts';
 import type { ConfigProblem } from './loader.ts';
+import type { IdpCommonExtras } from './resolve.ts';
 import type { SamlIdpConfigFile, SamlServiceProviderFile } from './schema.ts';
 import type { SamlIdpConfig, SamlServiceProviderConfig } from './types.ts';
 
@@ -52,7 +53,7 @@ export function resolveSamlIdp(
   at: string,
   file: string,
   problems: ConfigProblem[],
-): SamlIdpConfig {
+): Omit<SamlIdpConfig, IdpCommonExtras> {
   const problem = (path: string, message: string) => problems.push({ file, path: `${at}.${path}`, message });
   if (!idp.metadataUrl) {
     if (!idp.entityId) problem('entityId', 'is required without metadataUrl');
@@ -81,6 +82,7 @@ export function resolveSamlIdp(
     signingCertFingerprints: (idp.signingCertFingerprints ?? []).map(normaliseFingerprint),
     signatureRequired: idp.signatureRequired,
     requireEncryptedAssertions: idp.requireEncryptedAssertions,
+    allowSha1Signatures: idp.allowSha1Signatures,
     clockSkewSeconds: idp.clockSkewSeconds,
     allowIdpInitiated: idp.allowIdpInitiated,
     idpInitiatedLandingPath: idp.idpInitiatedLandingPath,

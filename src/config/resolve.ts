@@ -7,7 +7,7 @@
 import { createPrivateKey } from 'node:crypto';
 import type { ConfigProblem } from './loader.ts';
 import { resolveSamlIdp, resolveSamlServiceProvider } from './resolve-saml.ts';
-import type { GlobalConfigFile, OidcIdpConfigFile, TenantConfigFile } from './schema.ts';
+import type { GlobalConfigFile, IdpConfigFile, OidcIdpConfigFile, TenantConfigFile } from './schema.ts';
 import type {
   IdentityHeaderConfig,
   IdpConfig,
@@ -26,11 +26,19 @@ export function resolveConfig(
   dir: string,
   global: GlobalConfigFile,
   tenantFiles: readonly { file: string; data: TenantConfigFile }[],
+  sharedIdps: readonly { file: string; data: IdpConfigFile }[],
   problems: ConfigProblem[],
 ): SlussConfig {
   const publicOrigin = new URL(global.publicUrl).origin;
+  const shared = new Map<string, IdpConfig>();
+  for (const { file, data } of sharedIdps) {
+    const other = shared.get(data.id);
+    if (other)
+      problems.push({ file, path: 'id', message: `"${data.id}" is already defined in ${other.sharedFrom}` });
+    else shared.set(data.id, resolveIdp(data, '', file, file, problems));
+  }
   const tenants = tenantFiles.map(({ file, data }) =>
-    resolveTenant(file, data, publicOrigin, global.saml, problems),
+    resolveTenant(file, data, publicOrigin, global.saml, shared, problems),
   );
   checkUniqueTenants(tenants, problems);
 
@@ -105,20 +113,30 @@ function resolveTenant(
   data: TenantConfigFile,
   publicOrigin: string,
   globalSaml: GlobalConfigFile['saml'],
+  shared: ReadonlyMap<string, IdpConfig>,
   problems: ConfigProblem[],
 ): TenantConfig {
-  const ids = new Set<string>();
-  data.idps.forEach((idp, index) => {
-    if (ids.has(idp.id))
-      problems.push({ file, path: `idps[${index}].id`, message: `duplicate IdP id "${idp.id}"` });
-    ids.add(idp.id);
-  });
   const origin = data.publicUrl ? new URL(data.publicUrl).origin : publicOrigin;
-  const idps: IdpConfig[] = data.idps.map((idp, index) =>
-    idp.type === 'oidc'
-      ? resolveOidcIdp(idp, `idps[${index}]`, file, problems)
-      : resolveSamlIdp(idp, `idps[${index}]`, file, problems),
-  );
+  const idps: IdpConfig[] = [];
+  data.idps.forEach((entry, index) => {
+    const at = `idps[${index}]`;
+    const idp = 'use' in entry ? shared.get(entry.use) : resolveIdp(entry, at, file, undefined, problems);
+    if (!idp) {
+      const known = [...shared.keys()].join(', ') || 'none';
+      problems.push({
+        file,
+        path: `${at}.use`,
+        message: `names no shared IdP in idps/*.yaml (have: ${known})`,
+      });
+      return;
+    }
+    if (idps.some((other) => other.id === idp.id))
+      problems.push({ file, path: `${at}.id`, message: `duplicate IdP id "${idp.id}"` });
+    idps.push(idp);
+  });
+  if (idps.length > 0 && !idps.some((idp) => idp.active)) {
+    problems.push({ file, path: 'idps', message: 'has no active IdP: nobody could sign in' });
+  }
   const samlIdps = idps.filter((idp): idp is SamlIdpConfig => idp.type === 'saml');
   return {
     prefix: data.prefix,
@@ -126,6 +144,15 @@ function resolveTenant(
     publicOrigin: origin,
     idps,
     session: data.session,
+    active: data.active,
+    validFrom: data.validFrom === undefined ? undefined : Date.parse(data.validFrom),
+    validUntil: data.validUntil === undefined ? undefined : Date.parse(data.validUntil),
+    version: data.version === undefined ? undefined : String(data.version),
+    notes: data.notes,
+    domains: data.domains.map((domain) => domain.toLowerCase()),
+    homeRealmDiscovery: data.homeRealmDiscovery,
+    branding: data.branding,
+    errorRedirectUrl: data.errorRedirectUrl,
     saml:
       samlIdps.length > 0
         ? resolveSamlServiceProvider(data.saml, globalSaml, origin, samlIdps, file, problems)
@@ -134,13 +161,35 @@ function resolveTenant(
   };
 }
 
+/** One IdP entry (inline in a tenant, or shared in `idps/`), with the fields every protocol has. */
+function resolveIdp(
+  idp: IdpConfigFile,
+  at: string,
+  file: string,
+  sharedFrom: string | undefined,
+  problems: ConfigProblem[],
+): IdpConfig {
+  const common = {
+    active: idp.active,
+    logo: idp.logo,
+    emailDomains: idp.emailDomains.map((domain) => domain.toLowerCase()),
+    sharedFrom,
+  };
+  return idp.type === 'oidc'
+    ? { ...resolveOidcIdp(idp, at, file, problems), ...common }
+    : { ...resolveSamlIdp(idp, at, file, problems), ...common };
+}
+
+/** Fields resolveIdp adds to every protocol's entry. */
+export type IdpCommonExtras = 'active' | 'logo' | 'emailDomains' | 'sharedFrom';
+
 /** Defaults and the rules that span several keys of one OIDC IdP. */
 function resolveOidcIdp(
   idp: OidcIdpConfigFile,
   at: string,
   file: string,
   problems: ConfigProblem[],
-): OidcIdpConfig {
+): Omit<OidcIdpConfig, IdpCommonExtras> {
   const problem = (path: string, message: string) => problems.push({ file, path: `${at}.${path}`, message });
   const method = idp.tokenEndpointAuthMethod ?? (idp.clientSecret ? 'client_secret_basic' : 'none');
   if ((method === 'client_secret_basic' || method === 'client_secret_post') && !idp.clientSecret) {

@@ -290,15 +290,40 @@ const oidcEndpoints = z
   })
   .meta({ description: 'Endpoints set by hand; when present, discovery is not used.' });
 
-const oidcIdp = z.strictObject({
+/** Fields every IdP entry has, whatever its protocol. */
+const idpCommonFields = {
   id: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lowercase letters, digits or "-"')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
+      'must be 1-64 letters, digits, "-" or "_", starting with a letter or digit',
+    )
     .meta({
-      description: 'Stable ID of this IdP within the tenant; part of callback state and the JWT `idp`.',
+      description:
+        "The IdP configuration's prefix: unique, stable, used in `?sso=<id>` links, callback state and the JWT `idp`.",
     }),
+  title: z.string().min(1).max(100).optional().meta({ description: 'Name shown on the login chooser.' }),
+  active: z.boolean().default(true).meta({ description: 'An inactive IdP is hidden and refuses logins.' }),
+  logo: z
+    .string()
+    .max(96 * 1024)
+    .regex(
+      /^data:image\/(png|svg\+xml|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/,
+      'must be a base64 data:image/... URI (pages load nothing external)',
+    )
+    .optional()
+    .meta({ description: 'Logo on the chooser button, as a data URI (e.g. `${file:logos/acme.datauri}`).' }),
+  emailDomains: z
+    .array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a domain name such as example.com'))
+    .default([])
+    .meta({
+      description: 'Email domains whose users this IdP serves (home-realm discovery on the chooser).',
+    }),
+};
+
+const oidcIdp = z.strictObject({
+  ...idpCommonFields,
   type: z.literal('oidc'),
-  title: z.string().min(1).max(100).optional().meta({ description: 'Name shown on login buttons.' }),
   issuer: secureUrl.meta({
     description:
       "The OpenID Provider's issuer, exactly as in its ID tokens. Discovery reads `<issuer>/.well-known/openid-configuration` unless `endpoints` or `discoveryUrl` is set.",
@@ -415,12 +440,8 @@ const oidcIdp = z.strictObject({
 });
 
 const samlIdp = z.strictObject({
-  id: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lowercase letters, digits or "-"')
-    .meta({ description: 'Stable ID of this IdP within the tenant.' }),
+  ...idpCommonFields,
   type: z.literal('saml'),
-  title: z.string().min(1).max(100).optional().meta({ description: 'Name shown on login buttons.' }),
   metadataUrl: secureUrl.optional().meta({
     description: 'IdP metadata URL: fetched at start, refreshed on a schedule, last good copy kept.',
   }),
@@ -454,6 +475,9 @@ const samlIdp = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: 'Refuse responses whose assertion is not encrypted (needs saml.encryptionKey).' }),
+  allowSha1Signatures: z.boolean().default(false).meta({
+    description: 'Accept RSA-SHA1 signatures and SHA-1 digests from this IdP (legacy ADFS setups only).',
+  }),
   clockSkewSeconds: z
     .number()
     .int()
@@ -494,6 +518,18 @@ const samlIdp = z.strictObject({
 
 export const idpSchema = z.discriminatedUnion('type', [oidcIdp, samlIdp]);
 
+const isoDateTime = z
+  .string()
+  .regex(
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/,
+    'must be an ISO 8601 date or date-time with a time zone',
+  );
+const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #0b57d0');
+/** A tenant's use of an IdP defined once in `idps/<id>.yaml` (shared by several tenants). */
+const sharedIdpReference = z.strictObject({
+  use: z.string().min(1).max(64).meta({ description: 'The id of a shared IdP in `idps/*.yaml`.' }),
+});
+
 export const tenantConfigSchema = z.strictObject({
   prefix: z
     .string()
@@ -503,10 +539,61 @@ export const tenantConfigSchema = z.strictObject({
   publicUrl: secureUrl.optional().meta({
     description: "This tenant's external origin (custom domain); defaults to the global publicUrl.",
   }),
+  active: z
+    .boolean()
+    .default(true)
+    .meta({ description: 'An inactive tenant shows a clear page and its sessions stop working.' }),
+  validFrom: isoDateTime.optional().meta({
+    description: 'The tenant is available from this instant (ISO 8601, e.g. 2027-01-01T00:00:00Z).',
+  }),
+  validUntil: isoDateTime
+    .optional()
+    .meta({ description: 'The tenant is available until this instant (ISO 8601); then like inactive.' }),
+  version: z
+    .union([z.string().max(64), z.number()])
+    .optional()
+    .meta({ description: 'Free-form version of this tenant file, logged at start.' }),
+  notes: z
+    .string()
+    .max(4000)
+    .optional()
+    .meta({ description: 'Free-form notes for ops; not shown to users.' }),
+  domains: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+(:\d{1,5})?$/i,
+          'must be a host name, optionally with a port or a leading "*." wildcard',
+        ),
+    )
+    .default([])
+    .meta({
+      description:
+        'Further host names (exact, or `*.example.com` for any subdomain) that belong to this tenant; browsers arriving there are sent to its publicUrl.',
+    }),
   idps: z
-    .array(idpSchema)
+    .array(z.union([idpSchema, sharedIdpReference]))
     .min(1, 'must list at least one identity provider')
-    .meta({ description: 'Identity providers users of this tenant log in with.' }),
+    .meta({
+      description:
+        'Identity providers users of this tenant log in with: inline entries, or `{ use: <id> }` for a shared IdP in `idps/*.yaml`. The first is the default.',
+    }),
+  homeRealmDiscovery: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Offer an email field on the chooser that picks the IdP by `emailDomains`.' }),
+  branding: z
+    .strictObject({
+      primaryColor: hexColor.optional().meta({ description: 'Buttons and links, e.g. #0b57d0.' }),
+      backgroundColor: hexColor.optional().meta({ description: 'Page background.' }),
+    })
+    .default({})
+    .meta({ description: 'Colours of the sign-in pages (text colour is chosen for contrast).' }),
+  errorRedirectUrl: secureUrl.optional().meta({
+    description:
+      "Where browsers go when a login fails (an IdP's own errorRedirectUrl wins), with `error` and `reference` parameters.",
+  }),
   session: z
     .strictObject({
       maxAgeSeconds: z
@@ -527,4 +614,5 @@ export type GlobalConfigFile = z.infer<typeof globalConfigSchema>;
 export type TenantConfigFile = z.infer<typeof tenantConfigSchema>;
 export type OidcIdpConfigFile = z.infer<typeof oidcIdp>;
 export type SamlIdpConfigFile = z.infer<typeof samlIdp>;
+export type IdpConfigFile = z.infer<typeof idpSchema>;
 export type SamlServiceProviderFile = z.infer<typeof samlServiceProviderSchema>;

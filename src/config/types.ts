@@ -22,10 +22,21 @@ export interface OidcEndpoints {
   readonly endSession?: string | undefined;
 }
 
-export interface OidcIdpConfig {
+/** What every IdP entry has, whatever its protocol. */
+export interface IdpCommon {
   readonly id: string;
-  readonly type: 'oidc';
   readonly title: string;
+  readonly active: boolean;
+  /** data:image/… URI for the chooser. */
+  readonly logo: string | undefined;
+  /** Lowercase email domains for home-realm discovery. */
+  readonly emailDomains: readonly string[];
+  /** The shared file it came from (`idps/x.yaml`), or undefined when inline in the tenant. */
+  readonly sharedFrom: string | undefined;
+}
+
+export interface OidcIdpConfig extends IdpCommon {
+  readonly type: 'oidc';
   readonly issuer: string;
   /** Discovery document URL; undefined when `endpoints` are set by hand. */
   readonly discoveryUrl: string | undefined;
@@ -52,10 +63,8 @@ export interface OidcIdpConfig {
   readonly errorRedirectUrl: string | undefined;
 }
 
-export interface SamlIdpConfig {
-  readonly id: string;
+export interface SamlIdpConfig extends IdpCommon {
   readonly type: 'saml';
-  readonly title: string;
   readonly metadataUrl: string | undefined;
   readonly metadataRefreshSeconds: number;
   /** Set by hand, or checked against the metadata's entityID when both are given. */
@@ -67,6 +76,7 @@ export interface SamlIdpConfig {
   readonly signingCertFingerprints: readonly string[];
   readonly signatureRequired: 'assertion' | 'response' | 'both';
   readonly requireEncryptedAssertions: boolean;
+  readonly allowSha1Signatures: boolean;
   readonly clockSkewSeconds: number;
   readonly allowIdpInitiated: boolean;
   readonly idpInitiatedLandingPath: string;
@@ -98,6 +108,20 @@ export interface TenantConfig {
   readonly publicOrigin: string;
   readonly idps: readonly IdpConfig[];
   readonly session: { readonly maxAgeSeconds: number };
+  readonly active: boolean;
+  /** Availability window, epoch milliseconds. */
+  readonly validFrom: number | undefined;
+  readonly validUntil: number | undefined;
+  readonly version: string | undefined;
+  readonly notes: string | undefined;
+  /** Further hosts (lowercase; `*.example.com` wildcards) that lead to this tenant. */
+  readonly domains: readonly string[];
+  readonly homeRealmDiscovery: boolean;
+  readonly branding: {
+    readonly primaryColor?: string | undefined;
+    readonly backgroundColor?: string | undefined;
+  };
+  readonly errorRedirectUrl: string | undefined;
   /** Present when the tenant has a SAML IdP. */
   readonly saml: SamlServiceProviderConfig | undefined;
   /** Config file this tenant came from, for messages. */

@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SlussError } from '../errors.ts';
-import { errorPage } from '../pages/pages.ts';
+import { negotiateLanguage } from '../pages/i18n.ts';
+import type { Branding } from '../pages/pages.ts';
+import { errorPageFor } from '../pages/pages.ts';
 import { sendHtml, sendJson } from './reply.ts';
 import { isBrowserNavigation } from './request-kind.ts';
 
@@ -18,6 +20,8 @@ export function newReference(): string {
 export interface ErrorReplyOptions {
   readonly retryPath?: string;
   readonly setCookies?: readonly string[];
+  /** The tenant's title and colours, when the tenant is known. */
+  readonly branding?: Branding;
   /** Force JSON (API endpoints) or HTML; default decides by the request. */
   readonly format?: 'json' | 'html';
 }
@@ -37,11 +41,15 @@ export function replyError(
   );
   const format = options.format ?? (isBrowserNavigation(req) ? 'html' : 'json');
   if (format === 'html') {
-    const html = errorPage({
+    const lang = negotiateLanguage(req.headers['accept-language']);
+    const branding = options.branding;
+    // Every error page names the code and the reference that is in the log line above.
+    const html = errorPageFor({
+      lang,
       code: error.code,
-      message: error.message,
       reference,
-      ...(options.retryPath ? { retryPath: options.retryPath } : {}),
+      ...(branding ? { branding } : {}),
+      ...(options.retryPath ? { retryHref: options.retryPath } : {}),
     });
     sendHtml(res, error.status, html, options.setCookies);
     return;

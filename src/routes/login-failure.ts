@@ -11,6 +11,7 @@ import { newReference, replyError } from '../http/errors.ts';
 import { redirect } from '../http/reply.ts';
 import { isBrowserNavigation } from '../http/request-kind.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
+import { brandingOf } from '../tenancy/tenants.ts';
 import { loginPath } from './login.ts';
 
 export function failLogin(
@@ -28,7 +29,9 @@ export function failLogin(
   // A form_post callback is a top-level navigation too, even though it is a POST.
   const browser =
     isBrowserNavigation(req) || (req.method === 'POST' && req.headers['sec-fetch-mode'] !== 'cors');
-  const errorRedirectUrl = idp?.type === 'oidc' ? idp.errorRedirectUrl : undefined;
+  // The IdP's own error redirect wins over the tenant's.
+  const errorRedirectUrl =
+    (idp?.type === 'oidc' ? idp.errorRedirectUrl : undefined) ?? tenant.config.errorRedirectUrl;
   if (errorRedirectUrl && browser) {
     const reference = newReference();
     log.warn({ ref: reference, code: error.code, err: error.cause ?? undefined }, error.message);
@@ -39,6 +42,7 @@ export function failLogin(
     return;
   }
   replyError(req, res, log, error, {
+    branding: brandingOf(tenant),
     retryPath,
     setCookies,
     ...(browser ? { format: 'html' as const } : {}),

@@ -1,17 +1,23 @@
 /**
- * GET /.sluss/login?rd=<path>&idp=<id>: starts a login at the tenant's IdP.
- * The state, nonce and PKCE verifier go into a sealed transaction cookie;
- * the return path is checked to be same-origin before it is stored.
+ * GET /.sluss/login: starts a login.
+ *   ?idp=<id> or ?sso=<id>   that IdP directly (SSO links skip the chooser)
+ *   ?email=<address>         home-realm discovery: the IdP serving that domain
+ *   (neither)                the only active IdP, or the chooser page
+ *   ?rd=<path>               where to return; same-origin paths only
+ * The state, nonce and PKCE verifier (or SAML request ID) go into a sealed
+ * transaction cookie; the chosen IdP is remembered for the chooser.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Components } from '../components.ts';
 import type { IdpConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
-import { cookieNamesWithPrefix, expireCookie, serializeCookie } from '../http/cookies.ts';
+import { cookieNamesWithPrefix, expireCookie, readCookie, serializeCookie } from '../http/cookies.ts';
 import { replyError } from '../http/errors.ts';
-import { redirect } from '../http/reply.ts';
+import { redirect, sendHtml } from '../http/reply.ts';
 import { safeReturnPath } from '../http/return-url.ts';
+import { negotiateLanguage } from '../pages/i18n.ts';
+import { chooserPage } from '../pages/pages.ts';
 import { PATHS } from '../paths.ts';
 import type { SamlServiceProvider } from '../protocols/saml/saml-sp.ts';
 import {
@@ -22,8 +28,40 @@ import {
 import type { Tenant } from '../tenancy/tenants.ts';
 import { failLogin } from './login-failure.ts';
 
+const LAST_IDP_MAX_AGE_SECONDS = 365 * 24 * 3600;
+
 export function loginPath(returnTo: string): string {
   return `${PATHS.login}?rd=${encodeURIComponent(returnTo)}`;
+}
+
+/**
+ * Where an unauthenticated browser goes: the login, keeping its place. An
+ * SSO link (`?sso=<idp>` on any page) names the IdP and is dropped from the return path.
+ */
+export function loginRedirectFor(requestUrl: string): string {
+  const queryAt = requestUrl.indexOf('?');
+  if (queryAt === -1 || !requestUrl.includes('sso=', queryAt)) return loginPath(requestUrl);
+  const path = requestUrl.slice(0, queryAt);
+  const query = new URLSearchParams(requestUrl.slice(queryAt + 1));
+  const sso = query.get('sso');
+  query.delete('sso');
+  const rest = query.toString();
+  const returnTo = rest ? `${path}?${rest}` : path;
+  return sso
+    ? `${PATHS.login}?idp=${encodeURIComponent(sso)}&rd=${encodeURIComponent(returnTo)}`
+    : loginPath(returnTo);
+}
+
+/** The tenant's active IdPs in config order. */
+function activeIdps(tenant: Tenant): IdpConfig[] {
+  return tenant.config.idps.filter((idp) => idp.active);
+}
+
+/** Home-realm discovery: the active IdP that lists the address's domain. */
+function idpForEmail(tenant: Tenant, email: string): IdpConfig | undefined {
+  const domain = email.trim().toLowerCase().split('@')[1];
+  if (!domain) return undefined;
+  return activeIdps(tenant).find((idp) => idp.emailDomains.includes(domain));
 }
 
 export async function handleLogin(
@@ -34,9 +72,26 @@ export async function handleLogin(
   url: URL,
 ): Promise<void> {
   const returnTo = safeReturnPath(url.searchParams.get('rd'), tenant.publicOrigin);
-  const idpId = url.searchParams.get('idp') ?? tenant.defaultIdp;
-  const rp = tenant.oidc.get(idpId);
-  const sp = rp ? undefined : tenant.saml.get(idpId);
+  const requested = url.searchParams.get('idp') ?? url.searchParams.get('sso');
+  const email = url.searchParams.get('email');
+  const active = activeIdps(tenant);
+  let idpId: string | undefined;
+  if (requested !== null) idpId = requested;
+  else if (email !== null) {
+    idpId = idpForEmail(tenant, email)?.id;
+    if (!idpId) {
+      showChooser(components, req, res, tenant, returnTo, 'unknown-domain');
+      return;
+    }
+  } else if (active.length === 1) idpId = active[0]?.id;
+  else {
+    showChooser(components, req, res, tenant, returnTo);
+    return;
+  }
+
+  const configured = active.find((idp) => idp.id === idpId);
+  const rp = configured ? tenant.oidc.get(configured.id) : undefined;
+  const sp = configured && !rp ? tenant.saml.get(configured.id) : undefined;
   const idp = rp?.idp ?? sp?.idp;
   if (!idp) {
     replyError(
@@ -45,7 +100,7 @@ export async function handleLogin(
       components.log,
       new SlussError('ERR_IDP_UNKNOWN', 'This sign-in option does not exist.'),
       {
-        retryPath: loginPath('/'),
+        retryPath: loginPath(returnTo),
       },
     );
     return;
@@ -72,6 +127,12 @@ export async function handleLogin(
 
   const { cookies } = components.config;
   const attributes = transactionCookieAttributes(components, idp);
+  const lastUsed = serializeCookie(lastIdpCookieName(components), idp.id, {
+    secure: cookies.secure,
+    sameSite: 'lax',
+    path: '/',
+    maxAgeSeconds: LAST_IDP_MAX_AGE_SECONDS,
+  });
   const { sealed } = components.transactions.create({
     state: start.state,
     nonce: start.nonce,
@@ -89,8 +150,41 @@ export async function handleLogin(
       ...attributes,
       maxAgeSeconds: LOGIN_TTL_SECONDS,
     }),
+    ...(active.length > 1 ? [lastUsed] : []),
   ];
   redirect(res, start.url, setCookies);
+}
+
+/** Remembers the IdP last chosen in this browser, so the chooser can offer it first. */
+export function lastIdpCookieName(components: Components): string {
+  return `${components.config.cookies.name}-idp`;
+}
+
+/** One button per active IdP, the last used first; an email field when home-realm discovery is on. */
+function showChooser(
+  components: Components,
+  req: IncomingMessage,
+  res: ServerResponse,
+  tenant: Tenant,
+  returnTo: string,
+  error?: 'unknown-domain',
+): void {
+  const lastUsedId = readCookie(req.headers.cookie, lastIdpCookieName(components));
+  const html = chooserPage({
+    lang: negotiateLanguage(req.headers['accept-language']),
+    branding: { title: tenant.config.title, ...tenant.config.branding },
+    idps: activeIdps(tenant).map((idp) => ({
+      id: idp.id,
+      title: idp.title,
+      href: `${PATHS.login}?idp=${encodeURIComponent(idp.id)}&rd=${encodeURIComponent(returnTo)}`,
+      ...(idp.logo ? { logoDataUri: idp.logo } : {}),
+    })),
+    ...(lastUsedId ? { lastUsedId } : {}),
+    ...(tenant.config.homeRealmDiscovery
+      ? { homeRealm: { action: PATHS.login, returnTo, ...(error ? { error } : {}) } }
+      : {}),
+  });
+  sendHtml(res, error ? 400 : 200, html);
 }
 
 /**

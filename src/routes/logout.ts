@@ -8,9 +8,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Components } from '../components.ts';
 import { redirect, sendHtml } from '../http/reply.ts';
-import { loggedOutPage, logoutConfirmPage } from '../pages/pages.ts';
+import { negotiateLanguage } from '../pages/i18n.ts';
+import { loggedOutPageFor, logoutConfirmPageFor } from '../pages/pages.ts';
 import { PATHS } from '../paths.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
+import { brandingOf } from '../tenancy/tenants.ts';
 import { loginPath } from './login.ts';
 
 export async function handleLogout(
@@ -21,7 +23,7 @@ export async function handleLogout(
 ): Promise<void> {
   // A cross-site page must not be able to sign users out (an <img> or a form on another site).
   if (!isSameOriginRequest(req, tenant.publicOrigin)) {
-    sendHtml(res, 200, logoutConfirmPage(PATHS.logout));
+    sendHtml(res, 200, logoutConfirmPageFor({ ...pageContext(req, tenant), action: PATHS.logout }));
     return;
   }
   const clear = components.sessionCookies.clear(req.headers.cookie);
@@ -72,6 +74,11 @@ export function isSameOriginRequest(req: IncomingMessage, origin: string): boole
   return from === undefined || from === origin;
 }
 
-export function handleLoggedOut(res: ServerResponse): void {
-  sendHtml(res, 200, loggedOutPage(loginPath('/')));
+export function handleLoggedOut(req: IncomingMessage, res: ServerResponse, tenant: Tenant): void {
+  sendHtml(res, 200, loggedOutPageFor({ ...pageContext(req, tenant), loginHref: loginPath('/') }));
+}
+
+/** The language and the tenant's branding for a page. */
+function pageContext(req: IncomingMessage, tenant: Tenant) {
+  return { lang: negotiateLanguage(req.headers['accept-language']), branding: brandingOf(tenant) };
 }

@@ -48,7 +48,7 @@ export async function handleSlussRoute(
       if (isRead || method === 'POST') return handleLogout(components, req, res, tenant);
       break;
     case PATHS.loggedOut:
-      if (isRead) return handleLoggedOut(res);
+      if (isRead) return handleLoggedOut(req, res, tenant);
       break;
     case PATHS.jwks:
       if (isRead) return sendJwks(components, res);

@@ -78,6 +78,7 @@ export class SessionCookies {
   /** True for every cookie name sluss owns (never forwarded upstream). */
   isOwnCookie(name: string): boolean {
     return (
+      name === `${this.config.name}-idp` ||
       name === this.config.name ||
       name.startsWith(`${this.config.name}.`) ||
       name.startsWith(this.config.txnPrefix)

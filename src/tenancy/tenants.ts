@@ -21,12 +21,46 @@ export interface Tenant {
   readonly oidc: ReadonlyMap<string, OidcRelyingParty>;
   /** The tenant's SAML IdPs by id (sluss as SP towards each). */
   readonly saml: ReadonlyMap<string, SamlServiceProvider>;
-  /** The IdP a login without a choice goes to (the first configured). */
+  /** The IdP a login without a choice goes to (the first active one). */
   readonly defaultIdp: string;
 }
 
+/** A request's tenant, and whether it came by the tenant's own (canonical) host. */
+export interface TenantMatch {
+  readonly tenant: Tenant;
+  /** False for `domains` aliases and the default-tenant fallback: browsers are sent to publicUrl. */
+  readonly canonical: boolean;
+}
+
+/** Title and colours for the tenant's pages. */
+export function brandingOf(tenant: Tenant): {
+  title: string;
+  primaryColor?: string;
+  backgroundColor?: string;
+} {
+  return {
+    title: tenant.config.title,
+    ...(tenant.config.branding.primaryColor ? { primaryColor: tenant.config.branding.primaryColor } : {}),
+    ...(tenant.config.branding.backgroundColor
+      ? { backgroundColor: tenant.config.branding.backgroundColor }
+      : {}),
+  };
+}
+
+/** Active, and inside its validity window (if any) at `nowMs`. */
+export function isTenantAvailable(tenant: Tenant, nowMs: number): boolean {
+  const { active, validFrom, validUntil } = tenant.config;
+  return (
+    active &&
+    (validFrom === undefined || nowMs >= validFrom) &&
+    (validUntil === undefined || nowMs < validUntil)
+  );
+}
+
 export class TenantRegistry {
-  private readonly byHost = new Map<string, Tenant>();
+  private readonly byHost = new Map<string, TenantMatch>();
+  /** `*.suffix` domains, longest suffix first so the most specific wins. */
+  private readonly wildcards: { suffix: string; tenant: Tenant }[] = [];
   private readonly byPrefix = new Map<string, Tenant>();
   private readonly fallback: Tenant | undefined;
 
@@ -52,21 +86,36 @@ export class TenantRegistry {
               : [],
           ),
         ),
-        defaultIdp: tenantConfig.idps[0]?.id ?? '',
+        defaultIdp: tenantConfig.idps.find((idp) => idp.active)?.id ?? '',
       };
-      this.byHost.set(origin.host.toLowerCase(), tenant);
+      this.byHost.set(origin.host.toLowerCase(), { tenant, canonical: true });
+      for (const domain of tenantConfig.domains) {
+        if (domain.startsWith('*.')) this.wildcards.push({ suffix: domain.slice(1), tenant });
+        else if (!this.byHost.has(domain)) this.byHost.set(domain, { tenant, canonical: false });
+      }
       this.byPrefix.set(tenant.prefix, tenant);
     }
+    this.wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
     this.fallback = config.defaultTenant ? this.byPrefix.get(config.defaultTenant) : undefined;
   }
 
-  /** The tenant serving `host` (the Host header), else the default tenant. */
-  resolve(host: string | undefined): Tenant | undefined {
+  /**
+   * The tenant for a Host header: its publicUrl host, one of its `domains`
+   * (exact, then the longest matching `*.` wildcard), else the default tenant.
+   */
+  resolve(host: string | undefined): TenantMatch | undefined {
     if (host) {
-      const exact = this.byHost.get(host.toLowerCase());
+      const name = host.toLowerCase();
+      const exact = this.byHost.get(name);
       if (exact) return exact;
+      const bare = name.replace(/:\d+$/, '');
+      for (const { suffix, tenant } of this.wildcards) {
+        if (name.endsWith(suffix) || bare.endsWith(suffix)) return { tenant, canonical: false };
+      }
     }
-    return this.fallback;
+    return this.fallback
+      ? { tenant: this.fallback, canonical: this.fallback.forwardedHost === host?.toLowerCase() }
+      : undefined;
   }
 
   byId(prefix: string): Tenant | undefined {

@@ -827,7 +827,7 @@ describe('IdP errors', () => {
     expect(result.finalUrl.pathname).toBe('/.sluss/callback');
     expect(result.response?.status).toBe(400);
     expect(result.response?.text).toContain('ERR_OIDC_IDP_ERROR');
-    expect(result.response?.text).toContain('access_denied');
+    expect(result.response?.text).toMatch(/reference <code>[0-9a-f]{12}<\/code>/);
     expect(result.response?.text).toContain('href="/.sluss/login');
   });
 });

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +78,10 @@ export interface StackOptions {
   readonly idp?: Record<string, unknown>;
   /** Merged into the tenant file (e.g. `{ session: { maxAgeSeconds: 60 } }`). */
   readonly tenant?: Record<string, unknown>;
+  /** Further tenant files, by file name (e.g. `{ 'globex.yaml': {...} }`); `LOCALHOST_URL` in a value is replaced. */
+  readonly extraTenants?: Record<string, Record<string, unknown>>;
+  /** Further sluss.yaml keys (e.g. `{ defaultTenant: 'acme' }`). */
+  readonly global?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -111,8 +115,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       {
         client_id: CLIENT_ID,
         client_secret: clientSecret,
-        redirect_uris: [`${publicUrl}/.sluss/callback`],
-        post_logout_redirect_uris: [`${publicUrl}/.sluss/logged-out`],
+        // A second tenant can live on the same port as http://localhost:<port> (not with pairwise
+        // subjects, whose redirect URIs must share one host).
+        redirect_uris: [
+          `${publicUrl}/.sluss/callback`,
+          ...(options.extraTenants ? [`http://localhost:${port}/.sluss/callback`] : []),
+        ],
+        post_logout_redirect_uris: [
+          `${publicUrl}/.sluss/logged-out`,
+          ...(options.extraTenants ? [`http://localhost:${port}/.sluss/logged-out`] : []),
+        ],
         token_endpoint_auth_method: 'client_secret_basic',
         ...options.client,
       },
@@ -132,6 +144,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     trustedProxies: options.trustedProxies ?? [],
     idp: options.idp ?? {},
     tenant: options.tenant ?? {},
+    extraTenants: options.extraTenants ?? {},
+    global: options.global ?? {},
   });
 
   const logs = new LogSink();
@@ -197,6 +211,8 @@ interface ConfigInput {
   readonly trustedProxies: readonly string[];
   readonly idp: Record<string, unknown>;
   readonly tenant: Record<string, unknown>;
+  readonly extraTenants: Record<string, Record<string, unknown>>;
+  readonly global: Record<string, unknown>;
 }
 
 /** Shallow merge where a null value deletes the key. */
@@ -260,7 +276,18 @@ signingKeys:
     { prefix: 'acme', title: 'Acme Test', idps: [idp], session: { maxAgeSeconds: input.maxAgeSeconds } },
     input.tenant,
   );
-  writeFileSync(join(dir, 'tenants', 'acme.yaml'), stringify(tenant));
+  const placeholders = (text: string) =>
+    text.replaceAll('LOCALHOST_URL', `http://localhost:${input.port}`).replaceAll('ISSUER_URL', input.issuer);
+  writeFileSync(join(dir, 'tenants', 'acme.yaml'), placeholders(stringify(tenant)));
+  for (const [name, extra] of Object.entries(input.extraTenants)) {
+    writeFileSync(join(dir, 'tenants', name), placeholders(stringify(extra)));
+  }
+  if (Object.keys(input.global).length > 0) {
+    writeFileSync(
+      join(dir, 'sluss.yaml'),
+      `${readFileSync(join(dir, 'sluss.yaml'), 'utf8')}${stringify(input.global)}`,
+    );
+  }
   return dir;
 }
 

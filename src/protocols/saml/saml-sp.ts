@@ -25,7 +25,7 @@ import type { Store } from '../../store/store.ts';
 import { pinnedCertificatesIn } from './certificates.ts';
 import type { IdpDescriptor } from './idp-metadata.ts';
 import { IdpMetadataSource } from './idp-metadata.ts';
-import { children, decodePostedMessage, parseXml, refused, SAML_NS } from './xml.ts';
+import { children, decodePostedMessage, descendants, parseXml, refused, SAML_NS, textOf } from './xml.ts';
 
 /** How long an AuthnRequest (or LogoutRequest) may stay outstanding. */
 export const SAML_REQUEST_TTL_SECONDS = 600;
@@ -224,8 +224,15 @@ export class SamlServiceProvider {
     const root = document.documentElement as unknown as Element;
     if (root.namespaceURI !== SAML_NS.protocol || root.localName !== 'Response')
       throw refused('The SAML message is not a Response.');
+    checkStatus(root);
     this.checkEnvelope(root, expectedRequestId);
+    this.checkAlgorithms(document);
     const descriptor = await this.descriptor();
+    // node-saml checks idpIssuer on logout messages only: the login Response's issuers are ours to check.
+    const responseIssuer = children(root, SAML_NS.assertion, 'Issuer')[0];
+    if (responseIssuer && textOf(responseIssuer) !== descriptor.entityId) {
+      throw refused('The SAML response comes from another identity provider (Issuer).');
+    }
     const certs = this.certificatesFor(descriptor, document);
     const saml = new SAML(this.options(descriptor, certs));
     let profile: Profile | null;
@@ -235,10 +242,30 @@ export class SamlServiceProvider {
       throw translateSamlError(error);
     }
     if (!profile) throw refused('The SAML response carries no assertion.');
+    if (profile.issuer !== descriptor.entityId) {
+      throw refused('The SAML assertion comes from another identity provider (Issuer).');
+    }
     const result = await this.afterValidation(profile, expectedRequestId);
     // With pinned fingerprints, remember the certificate that verified, for Redirect-binding logout messages.
     if (descriptor.signingCerts.length === 0) for (const cert of certs) this.learnedCerts.add(cert);
     return result;
+  }
+
+  /** SHA-1 signatures and digests are collision-prone: refused unless this IdP is allowed them. */
+  private checkAlgorithms(document: Document): void {
+    if (this.idp.allowSha1Signatures) return;
+    // Signature digests only: RSA-OAEP key transport also names a (harmless) SHA-1 DigestMethod.
+    const referenceDigests = descendants(document, SAML_NS.dsig, 'DigestMethod').filter(
+      (element) => (element.parentNode as Element | null)?.localName === 'Reference',
+    );
+    const methods = [...descendants(document, SAML_NS.dsig, 'SignatureMethod'), ...referenceDigests].map(
+      (element) => element.getAttribute('Algorithm') ?? '',
+    );
+    if (methods.some((algorithm) => /[#-]sha1$/i.test(algorithm))) {
+      throw refused(
+        'The SAML response is signed with SHA-1, which this IdP is not allowed (allowSha1Signatures).',
+      );
+    }
   }
 
   /** Checks on the Response element node-saml leaves to us. */
@@ -455,6 +482,9 @@ export class SamlServiceProvider {
       identifierFormat: NAME_ID_FORMATS[idp.nameIdFormat],
       wantAssertionsSigned: true,
       decryptionCert: sp.encryptionCert ?? null,
+      // node-saml publishes the encryption certificate only when it is also given the key (it
+      // drops decryptionCert otherwise); the key itself is never written into the metadata.
+      ...(sp.encryptionKey ? { decryptionPvk: sp.encryptionKey } : {}),
       publicCerts: sp.signingCert ?? null,
       ...(sp.signingKey
         ? {
@@ -498,6 +528,20 @@ function requireSignedLogoutMessage(
   ) {
     throw refused('SAML logout messages must be signed (RSA with SHA-256 or stronger).');
   }
+}
+
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+
+/** A non-Success status is the IdP saying no (cancelled, not assigned…), not an attack. */
+function checkStatus(root: Element): void {
+  const status = children(root, SAML_NS.protocol, 'Status')[0];
+  const code = status ? children(status, SAML_NS.protocol, 'StatusCode')[0] : undefined;
+  const value = code?.getAttribute('Value') ?? '';
+  if (value === SUCCESS) return;
+  const detail = code ? children(code, SAML_NS.protocol, 'StatusCode')[0]?.getAttribute('Value') : undefined;
+  throw new SlussError('ERR_SAML_IDP_STATUS', 'The sign-in service did not sign you in.', {
+    cause: new Error(`SAML status ${value || '(none)'}${detail ? ` / ${detail}` : ''}`),
+  });
 }
 
 /** The one place that interprets node-saml's errors. */
