@@ -217,13 +217,19 @@ export async function handleSamlSlo(
       lastError = error;
       continue;
     }
+    // The browser carrying the request is usually the user's: its cookie goes too, if it is that user's.
+    const own = await components.sessions.lookup(
+      components.sessionCookies.read(req.headers.cookie),
+      tenant.prefix,
+    );
+    const sameUser =
+      'session' in own && own.session.idp === sp.idp.id && own.session.identity.sub === request.nameId;
     const ended = await endSamlSessions(components, tenant, sp, request.nameId, request.sessionIndex);
     log.info({ idp: sp.idp.id, sessions: ended }, 'IdP-initiated single logout');
-    // The browser carrying the request is (usually) the user's: its cookie goes too.
     redirect(
       res,
       await request.responseUrl(params.get('RelayState') ?? '', true),
-      components.sessionCookies.clear(req.headers.cookie),
+      sameUser ? components.sessionCookies.clear(req.headers.cookie) : [],
     );
     return;
   }

@@ -72,7 +72,8 @@ export function generateKeyPairWithCertificate(
   const notAfter = new Date(now + days * DAY);
   const notBefore = new Date(days < 0 ? notAfter.getTime() - DAY : now - 60_000);
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
+  // Positive and minimal DER: the top bit clear (positive), the next bit set (no leading zero byte).
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
   const signatureAlgorithm = new AlgorithmIdentifier({ algorithm: OID_SHA256_WITH_RSA, parameters: null });
   const keyId = createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
 
