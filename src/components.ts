@@ -8,6 +8,7 @@ import type { Clock } from './clock.ts';
 import type { SlussConfig } from './config/types.ts';
 import type { IdentityHeaders } from './identity/identity-headers.ts';
 import type { KeyRing } from './identity/signing-keys.ts';
+import type { Audit } from './observability/audit.ts';
 import type { Metrics } from './observability/metrics.ts';
 import type { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionReader } from './sessions/reader.ts';
@@ -23,6 +24,7 @@ export interface Components {
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Metrics;
+  readonly audit: Audit;
   readonly tenants: TenantRegistry;
   readonly sessions: SessionReader;
   readonly sessionCookies: SessionCookies;

@@ -8,11 +8,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { DestinationStream } from 'pino';
 import type { Clock } from './clock.ts';
-import { systemClock } from './clock.ts';
+import { epochSeconds, systemClock } from './clock.ts';
 import type { Components } from './components.ts';
 import { loadConfig } from './config/loader.ts';
 import type { SlussConfig } from './config/types.ts';
+import { configWarnings } from './config/warnings.ts';
 import { SlussError, toSlussError } from './errors.ts';
 import { replyError } from './http/errors.ts';
 import { redirect, sendJson } from './http/reply.ts';
@@ -20,6 +22,8 @@ import { isBrowserNavigation } from './http/request-kind.ts';
 import type { HeaderPairs } from './identity/identity-headers.ts';
 import { IdentityHeaders } from './identity/identity-headers.ts';
 import { loadKeyRing } from './identity/signing-keys.ts';
+import type { Audit } from './observability/audit.ts';
+import { createAudit } from './observability/audit.ts';
 import type { Logger } from './observability/logger.ts';
 import { createLogger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -32,12 +36,14 @@ import { rejectUpgrade, WebsocketForwarder } from './proxy/websocket.ts';
 import { handleAdminRequest } from './routes/admin.ts';
 import { loginRedirectFor } from './routes/login.ts';
 import { handleSlussRoute, sendJwks } from './routes/sluss-routes.ts';
+import { idleState, needsReauthentication } from './sessions/lifetime.ts';
 import { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionLookup } from './sessions/reader.ts';
 import { SessionReader } from './sessions/reader.ts';
 import { SessionRefresher } from './sessions/refresh.ts';
 import { MemoryRevocations } from './sessions/revocations.ts';
 import { CookieSealer } from './sessions/sealed-cookie.ts';
+import type { Session } from './sessions/session.ts';
 import { SessionCookies } from './sessions/session-cookie.ts';
 import { SessionDataStore } from './sessions/session-data.ts';
 import { MemoryStore } from './store/memory-store.ts';
@@ -51,6 +57,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where audit events go instead of config.audit.destination (tests). */
+  readonly auditDestination?: DestinationStream;
   /** Longest wait for in-flight requests at shutdown. */
   readonly drainTimeoutMs?: number;
 }
@@ -63,7 +71,7 @@ export interface RunningSluss {
 }
 
 /** Builds every component from one config snapshot. */
-export function buildComponents(config: SlussConfig, log: Logger, clock: Clock): Components {
+export function buildComponents(config: SlussConfig, log: Logger, clock: Clock, audit?: Audit): Components {
   const sealer = new CookieSealer({
     current: config.cookies.secret,
     previous: config.cookies.previousSecrets,
@@ -77,12 +85,14 @@ export function buildComponents(config: SlussConfig, log: Logger, clock: Clock):
   const sessionCookies = new SessionCookies(config.cookies);
   const sessionData = new SessionDataStore(store, clock);
   const identityHeaders = new IdentityHeaders({ config: config.identityHeaders, keys, clock });
-  warnAboutWeakenedChecks(config, log);
+  for (const warning of configWarnings(config)) log.warn({ event: 'config_warning' }, warning);
+  const auditStream = audit ?? createAudit(config.audit.destination);
   return {
     config,
     clock,
     log,
     metrics,
+    audit: auditStream,
     tenants: new TenantRegistry(config, clock, PATHS.callback, store),
     sessions,
     sessionCookies,
@@ -99,23 +109,10 @@ export function buildComponents(config: SlussConfig, log: Logger, clock: Clock):
       evictHeaders: (sid) => identityHeaders.evict(sid),
       clock,
       log,
+      audit: auditStream,
     }),
     keys,
   };
-}
-
-/** Options that weaken a check are allowed, and said out loud at every start. */
-function warnAboutWeakenedChecks(config: SlussConfig, log: Logger): void {
-  for (const tenant of config.tenants) {
-    for (const idp of tenant.idps) {
-      if (idp.type === 'oidc' && idp.skipAtHashCheck) {
-        log.warn(
-          { event: 'weakened_check', tenant: tenant.prefix, idp: idp.id, setting: 'skipAtHashCheck' },
-          'at_hash validation is OFF for this IdP: its access tokens are not bound to its ID tokens',
-        );
-      }
-    }
-  }
 }
 
 /** Loads config, starts both listeners and returns once they accept connections. */
@@ -124,7 +121,12 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
     options.config ??
     loadConfig(options.configDir ?? '/etc/sluss', options.env === undefined ? {} : { env: options.env });
   const log = options.logger ?? createLogger({ level: config.logging.level });
-  const components = buildComponents(config, log, options.clock ?? systemClock);
+  const components = buildComponents(
+    config,
+    log,
+    options.clock ?? systemClock,
+    options.auditDestination ? createAudit(options.auditDestination) : undefined,
+  );
   const pipeline = new RequestPipeline(components);
   let ready = false;
 
@@ -257,7 +259,7 @@ class RequestPipeline {
       components.sessions.lookupCached(cookie, tenant.prefix) ??
       (await components.sessions.lookup(cookie, tenant.prefix));
     if (!('session' in lookup)) {
-      this.unauthenticated(req, res, lookup.rejected);
+      this.unauthenticated(req, res, tenant, lookup.rejected, lookup.expired);
       return;
     }
     let session = lookup.session;
@@ -266,11 +268,29 @@ class RequestPipeline {
     if (rp?.idp.refresh.enabled && components.refresher.due(session, rp.idp.refresh.intervalSeconds)) {
       const outcome = await components.refresher.refresh(session, rp, req.headers.cookie);
       if ('rejected' in outcome) {
-        this.unauthenticated(req, res, outcome.rejected);
+        this.unauthenticated(req, res, tenant, outcome.rejected);
         return;
       }
       session = outcome.session;
       setCookies = outcome.setCookies;
+    }
+    const idle = tenant.config.session.idleTimeoutSeconds;
+    if (idle !== undefined) {
+      const now = epochSeconds(components.clock);
+      const state = idleState(session, idle, now);
+      if (state === 'idle') {
+        this.unauthenticated(req, res, tenant, 'expired', session, 'idle');
+        return;
+      }
+      if (state === 'renew') {
+        // Rolling cookie: a new seal with the new activity time (the old cookie value idles out on its own).
+        session = { ...session, seen: now };
+        setCookies = components.sessionCookies.write(
+          await components.sessions.seal(session),
+          session.exp - now,
+          req.headers.cookie,
+        );
+      }
     }
     const headers: HeaderPairs =
       components.identityHeaders.cached(session) ??
@@ -298,16 +318,41 @@ class RequestPipeline {
     );
   }
 
-  /** Browsers go to login (keeping their place); API calls get 401 JSON, never a redirect. */
-  private unauthenticated(req: IncomingMessage, res: ServerResponse, reason: string): void {
+  /**
+   * Browsers go to login (keeping their place); API calls get 401 JSON, never
+   * a redirect. An expired session is audited, and when the user's last
+   * authentication is too old, the login asks the IdP to authenticate again.
+   */
+  private unauthenticated(
+    req: IncomingMessage,
+    res: ServerResponse,
+    tenant: Tenant,
+    reason: string,
+    expired?: Session,
+    expiry: 'max-age' | 'idle' = 'max-age',
+  ): void {
     const { components } = this;
+    let reauthenticate = false;
+    if (reason === 'expired' && expired) {
+      const now = epochSeconds(components.clock);
+      reauthenticate = needsReauthentication(expired, tenant.config.session.reauthenticateAfterSeconds, now);
+      components.audit.record({
+        type: 'expired',
+        tenant: tenant.prefix,
+        idp: expired.idp,
+        sub: expired.identity.sub,
+        sid: expired.sid,
+        reason: reauthenticate ? 'reauthenticate' : expiry,
+      });
+    }
     const clear =
       reason === 'none' || reason === 'wrong-tenant'
         ? []
         : components.sessionCookies.clear(req.headers.cookie);
     if (isBrowserNavigation(req)) {
       components.metrics.requests.inc({ outcome: 'redirect_login' });
-      redirect(res, loginRedirectFor(req.url ?? '/'), clear);
+      const login = loginRedirectFor(req.url ?? '/');
+      redirect(res, reauthenticate ? `${login}&reauth=1` : login, clear);
       return;
     }
     components.metrics.requests.inc({ outcome: 'unauthenticated' });

@@ -7,6 +7,7 @@ import { SlussError } from '../errors.ts';
 import { loadKeyRing } from '../identity/signing-keys.ts';
 import type { LoadOptions } from './loader.ts';
 import { ConfigError, formatProblem, loadConfig } from './loader.ts';
+import { configWarnings } from './warnings.ts';
 
 export interface CheckResult {
   readonly ok: boolean;
@@ -18,9 +19,10 @@ export function checkConfig(dir: string, options: LoadOptions = {}): CheckResult
     const config = loadConfig(dir, options);
     loadKeyRing(config.signingKeys);
     const idps = config.tenants.reduce((sum, tenant) => sum + tenant.idps.length, 0);
+    const warnings = configWarnings(config).map((warning) => `WARN: ${warning}\n`);
     return {
       ok: true,
-      output: `OK: ${dir}: ${config.tenants.length} tenant(s), ${idps} identity provider(s), ${config.signingKeys.length} signing key(s)\n`,
+      output: `OK: ${dir}: ${config.tenants.length} tenant(s), ${idps} identity provider(s), ${config.signingKeys.length} signing key(s)\n${warnings.join('')}`,
     };
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -102,6 +102,7 @@ export function resolveConfig(
     identityHeaders: resolveHeaders(global.identityHeaders, problems),
     signingKeys: global.signingKeys.map((key) => ({ kid: key.kid, privateKeyPem: key.privateKey })),
     logging: global.logging,
+    audit: global.audit,
     tenants,
     defaultTenant,
   };
@@ -173,6 +174,7 @@ function resolveIdp(
     active: idp.active,
     logo: idp.logo,
     emailDomains: idp.emailDomains.map((domain) => domain.toLowerCase()),
+    sessionLengthSeconds: idp.sessionLengthSeconds,
     sharedFrom,
   };
   return idp.type === 'oidc'
@@ -181,7 +183,7 @@ function resolveIdp(
 }
 
 /** Fields resolveIdp adds to every protocol's entry. */
-export type IdpCommonExtras = 'active' | 'logo' | 'emailDomains' | 'sharedFrom';
+export type IdpCommonExtras = 'active' | 'logo' | 'emailDomains' | 'sessionLengthSeconds' | 'sharedFrom';
 
 /** Defaults and the rules that span several keys of one OIDC IdP. */
 function resolveOidcIdp(

@@ -255,6 +255,18 @@ export const globalConfigSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     })
     .default({ level: 'info' }),
+  audit: z
+    .strictObject({
+      destination: z
+        .string()
+        .regex(/^(stdout|stderr|\/.+)$/, 'must be stdout, stderr or an absolute file path')
+        .default('stdout')
+        .meta({
+          description:
+            'Where the audit stream (JSON lines with "log":"audit": logins, logouts, denials, step-ups, expiries, provisioning) goes; a file path appends.',
+        }),
+    })
+    .default({ destination: 'stdout' }),
   saml: samlServiceProviderSchema.optional(),
   defaultTenant: z.string().optional().meta({
     description:
@@ -313,6 +325,10 @@ const idpCommonFields = {
     )
     .optional()
     .meta({ description: 'Logo on the chooser button, as a data URI (e.g. `${file:logos/acme.datauri}`).' }),
+  sessionLengthSeconds: z.number().int().min(60).optional().meta({
+    description:
+      "How long the IdP's own session lasts, as its admins configured it. check-config warns when a tenant's session.maxAgeSeconds is not shorter (users would be silently logged back in).",
+  }),
   emailDomains: z
     .array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a domain name such as example.com'))
     .default([])
@@ -603,6 +619,26 @@ export const tenantConfigSchema = z.strictObject({
         .max(7 * 24 * 3600)
         .default(8 * 3600)
         .meta({ description: 'Absolute session lifetime; after it the user goes back through the IdP.' }),
+      idleTimeoutSeconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 24 * 3600)
+        .optional()
+        .meta({
+          description:
+            'End a session after this much inactivity. Activity renews the cookie at most once a minute (rolling).',
+        }),
+      reauthenticateAfterSeconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(30 * 24 * 3600)
+        .optional()
+        .meta({
+          description:
+            'When the user last authenticated at the IdP longer ago than this, the session ends and the next login makes the IdP ask again (OIDC prompt=login and max_age, SAML ForceAuthn).',
+        }),
     })
     .default({ maxAgeSeconds: 8 * 3600 }),
   saml: samlServiceProviderSchema

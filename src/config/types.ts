@@ -31,6 +31,8 @@ export interface IdpCommon {
   readonly logo: string | undefined;
   /** Lowercase email domains for home-realm discovery. */
   readonly emailDomains: readonly string[];
+  /** The IdP's own session length as declared (for the check-config warning). */
+  readonly sessionLengthSeconds: number | undefined;
   /** The shared file it came from (`idps/x.yaml`), or undefined when inline in the tenant. */
   readonly sharedFrom: string | undefined;
 }
@@ -107,7 +109,11 @@ export interface TenantConfig {
   /** External origin of this tenant, e.g. `https://acme.example.com`. */
   readonly publicOrigin: string;
   readonly idps: readonly IdpConfig[];
-  readonly session: { readonly maxAgeSeconds: number };
+  readonly session: {
+    readonly maxAgeSeconds: number;
+    readonly idleTimeoutSeconds?: number | undefined;
+    readonly reauthenticateAfterSeconds?: number | undefined;
+  };
   readonly active: boolean;
   /** Availability window, epoch milliseconds. */
   readonly validFrom: number | undefined;
@@ -166,6 +172,7 @@ export interface SlussConfig {
   readonly identityHeaders: IdentityHeaderConfig;
   readonly signingKeys: readonly { readonly kid: string; readonly privateKeyPem: string }[];
   readonly logging: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
+  readonly audit: { readonly destination: string };
   readonly tenants: readonly TenantConfig[];
   readonly defaultTenant: string | undefined;
 }

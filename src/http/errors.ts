@@ -1,5 +1,5 @@
 /**
- * Turns a SlussError into a response: an HTML page for browsers, JSON for API
+ * Turns a SlussError into a response (and returns its reference): an HTML page for browsers, JSON for API
  * clients. Both carry a reference ID that is also in the log line, so ops can
  * find the detail (`cause`) that the client never sees.
  */
@@ -32,7 +32,7 @@ export function replyError(
   log: Logger,
   error: SlussError,
   options: ErrorReplyOptions = {},
-): void {
+): string {
   const reference = newReference();
   const level = error.status >= 500 ? 'error' : 'warn';
   log[level](
@@ -52,9 +52,10 @@ export function replyError(
       ...(options.retryPath ? { retryHref: options.retryPath } : {}),
     });
     sendHtml(res, error.status, html, options.setCookies);
-    return;
+    return reference;
   }
   const headers: Record<string, string | string[]> = {};
   if (options.setCookies && options.setCookies.length > 0) headers['set-cookie'] = [...options.setCookies];
   sendJson(res, error.status, { error: error.code, message: error.message, reference }, headers);
+  return reference;
 }

@@ -45,6 +45,14 @@ export async function handleBackchannelLogout(
     }
     const ended = await endSessions(components, tenant, rp, claims);
     log.info({ idp: rp.idp.id, sub: claims.sub, idpSid: claims.sid, sessions: ended }, 'back-channel logout');
+    components.audit.record({
+      type: 'session_revoked',
+      tenant: tenant.prefix,
+      idp: rp.idp.id,
+      ...(claims.sub ? { sub: claims.sub } : {}),
+      reason: 'backchannel-logout',
+      sessions: ended,
+    });
     reply(res, 200);
   } catch (error) {
     const failure = toSlussError(error, 'ERR_LOGOUT_TOKEN_INVALID');

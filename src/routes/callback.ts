@@ -115,7 +115,10 @@ export async function handleCallback(
   let completed: CompletedLogin;
   let identity: ReturnType<typeof identityFromOidcClaims>;
   try {
-    completed = await rp.completeAuthorization({ url, ...(form ? { form } : {}) }, transaction);
+    completed = await rp.completeAuthorization(
+      { url, ...(form ? { form } : {}) },
+      { ...transaction, maxAgeSeconds: tenant.config.session.reauthenticateAfterSeconds },
+    );
     identity = identityFromOidcClaims(completed.claims, rp.idp.mfa);
   } catch (error) {
     const failure =
@@ -149,5 +152,6 @@ export async function handleCallback(
     },
     returnTo: transaction.returnTo,
     setCookies: clearTxn,
+    forced: transaction.forced === true,
   });
 }

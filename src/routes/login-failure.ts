@@ -39,12 +39,30 @@ export function failLogin(
     target.searchParams.set('error', error.code);
     target.searchParams.set('reference', reference);
     redirect(res, target.href, setCookies);
+    auditFailure(components, tenant, idp, error, reference);
     return;
   }
-  replyError(req, res, log, error, {
+  const reference = replyError(req, res, log, error, {
     branding: brandingOf(tenant),
     retryPath,
     setCookies,
     ...(browser ? { format: 'html' as const } : {}),
+  });
+  auditFailure(components, tenant, idp, error, reference);
+}
+
+function auditFailure(
+  components: Components,
+  tenant: Tenant,
+  idp: IdpConfig | undefined,
+  error: SlussError,
+  ref: string,
+): void {
+  components.audit.record({
+    type: 'login_failed',
+    tenant: tenant.prefix,
+    ...(idp ? { idp: idp.id } : {}),
+    reason: error.code,
+    ref,
   });
 }

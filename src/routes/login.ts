@@ -72,6 +72,8 @@ export async function handleLogin(
   url: URL,
 ): Promise<void> {
   const returnTo = safeReturnPath(url.searchParams.get('rd'), tenant.publicOrigin);
+  // reauth=1: the session ended because the last authentication is too old (or MFA is needed): no silent SSO.
+  const forced = url.searchParams.get('reauth') === '1';
   const requested = url.searchParams.get('idp') ?? url.searchParams.get('sso');
   const email = url.searchParams.get('email');
   const active = activeIdps(tenant);
@@ -109,11 +111,16 @@ export async function handleLogin(
   let start: { url: string; state: string; nonce: string; codeVerifier: string; requestId?: string };
   try {
     if (rp) {
-      start = await rp.startAuthorization(tenant.callbackUrl);
+      const reauth = tenant.config.session.reauthenticateAfterSeconds;
+      start = await rp.startAuthorization(tenant.callbackUrl, {
+        ...(forced ? { prompt: 'login' as const } : {}),
+        // OIDC's own way to keep auth_time fresh: the IdP asks again when the last sign-in is older.
+        ...(reauth !== undefined ? { maxAgeSeconds: reauth } : {}),
+      });
     } else {
       // The RelayState names the transaction cookie, as `state` does for OIDC.
       const state = randomBytes(24).toString('base64url');
-      const saml = await (sp as SamlServiceProvider).startLogin(state);
+      const saml = await (sp as SamlServiceProvider).startLogin(state, { forceAuthn: forced });
       start = { url: saml.url, state, nonce: '', codeVerifier: '', requestId: saml.requestId };
     }
   } catch (error) {
@@ -138,6 +145,7 @@ export async function handleLogin(
     nonce: start.nonce,
     codeVerifier: start.codeVerifier,
     ...(start.requestId ? { requestId: start.requestId } : {}),
+    ...(forced ? { forced: true } : {}),
     tenant: tenant.prefix,
     idp: idp.id,
     returnTo,

@@ -44,6 +44,13 @@ export async function handleLogout(
     { event: 'logout', tenant: tenant.prefix, idp: session.idp, sub: session.identity.sub, sid: session.sid },
     'logout',
   );
+  components.audit.record({
+    type: 'logout',
+    tenant: tenant.prefix,
+    idp: session.idp,
+    sub: session.identity.sub,
+    sid: session.sid,
+  });
 
   let endSession: string | undefined;
   try {

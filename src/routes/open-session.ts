@@ -12,6 +12,7 @@ import type { IdpConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
 import { redirect } from '../http/reply.ts';
 import type { Identity } from '../identity/identity.ts';
+import { PATHS } from '../paths.ts';
 import { createSession } from '../sessions/session.ts';
 import type { StoredSessionData } from '../sessions/session-data.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
@@ -28,6 +29,8 @@ export interface NewLogin {
   readonly returnTo: string;
   /** Set-Cookie values to send along (deleting the login's transaction cookie). */
   readonly setCookies: readonly string[];
+  /** The login already made the IdP authenticate again. */
+  readonly forced: boolean;
 }
 
 export async function openSession(
@@ -38,10 +41,29 @@ export async function openSession(
   login: NewLogin,
 ): Promise<void> {
   const now = epochSeconds(components.clock);
-  const tenantMax = tenant.config.session.maxAgeSeconds;
-  const maxAgeSeconds =
-    login.idpSessionEnd === undefined ? tenantMax : Math.min(tenantMax, login.idpSessionEnd - now);
-  if (maxAgeSeconds <= 0) {
+  const notAfter = sessionNotAfter(tenant, login);
+  if (
+    notAfter !== undefined &&
+    notAfter <= now &&
+    !login.forced &&
+    isStaleAuthentication(tenant, login, now)
+  ) {
+    // The IdP signed the user in silently from an authentication older than the tenant allows: ask again.
+    components.audit.record({
+      type: 'step_up',
+      tenant: tenant.prefix,
+      idp: login.idp.id,
+      sub: login.identity.sub,
+      reason: 'reauthenticate',
+    });
+    redirect(
+      res,
+      `${PATHS.login}?idp=${encodeURIComponent(login.idp.id)}&reauth=1&rd=${encodeURIComponent(login.returnTo)}`,
+      login.setCookies,
+    );
+    return;
+  }
+  if (notAfter !== undefined && notAfter <= now) {
     failLogin(components, req, res, tenant, login.idp, sessionOver(), login.setCookies);
     return;
   }
@@ -50,8 +72,9 @@ export async function openSession(
       tenant: tenant.prefix,
       idp: login.idp.id,
       identity: login.identity,
-      maxAgeSeconds,
+      maxAgeSeconds: tenant.config.session.maxAgeSeconds,
       idpSid: login.idpSid,
+      notAfter,
     },
     components.clock,
   );
@@ -68,6 +91,15 @@ export async function openSession(
   }
   await components.sessionData.save(session, { ...login.serverData, checkedAt: now });
   components.metrics.logins.inc({ tenant: tenant.prefix, idp: login.idp.id, result: 'success' });
+  components.audit.record({
+    type: 'login',
+    tenant: tenant.prefix,
+    idp: login.idp.id,
+    sub: login.identity.sub,
+    sid: session.sid,
+    mfa: login.identity.mfa,
+    exp: session.exp,
+  });
   components.log.info(
     {
       event: 'login',
@@ -83,6 +115,30 @@ export async function openSession(
   redirect(res, login.returnTo, [...login.setCookies, ...sessionCookies]);
 }
 
+/**
+ * The IdP's side of the session's end: SAML SessionNotOnOrAfter, and with
+ * `reauthenticateAfterSeconds` the user's last authentication at the IdP
+ * (auth_time) plus that age. The tenant's own maximum applies on top.
+ */
+function sessionNotAfter(tenant: Tenant, login: NewLogin): number | undefined {
+  const limits: number[] = [];
+  if (login.idpSessionEnd !== undefined) limits.push(login.idpSessionEnd);
+  const reauth = tenant.config.session.reauthenticateAfterSeconds;
+  if (reauth !== undefined && login.identity.authTime !== undefined)
+    limits.push(login.identity.authTime + reauth);
+  return limits.length > 0 ? Math.min(...limits) : undefined;
+}
+
+function isStaleAuthentication(tenant: Tenant, login: NewLogin, now: number): boolean {
+  const reauth = tenant.config.session.reauthenticateAfterSeconds;
+  return (
+    reauth !== undefined && login.identity.authTime !== undefined && login.identity.authTime + reauth <= now
+  );
+}
+
 function sessionOver(): SlussError {
-  return new SlussError('ERR_SAML_RESPONSE_INVALID', "The identity provider's session has already ended.");
+  return new SlussError(
+    'ERR_LOGIN_EXPIRED',
+    "The identity provider's session has already ended. Please sign in again.",
+  );
 }

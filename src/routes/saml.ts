@@ -142,6 +142,7 @@ export async function handleSamlAcs(
     },
     returnTo,
     setCookies: clearTxn,
+    forced: solicited && transaction?.forced === true,
   });
 }
 
@@ -226,6 +227,14 @@ export async function handleSamlSlo(
       'session' in own && own.session.idp === sp.idp.id && own.session.identity.sub === request.nameId;
     const ended = await endSamlSessions(components, tenant, sp, request.nameId, request.sessionIndex);
     log.info({ idp: sp.idp.id, sessions: ended }, 'IdP-initiated single logout');
+    components.audit.record({
+      type: 'session_revoked',
+      tenant: tenant.prefix,
+      idp: sp.idp.id,
+      sub: request.nameId,
+      reason: 'saml-single-logout',
+      sessions: ended,
+    });
     redirect(
       res,
       await request.responseUrl(params.get('RelayState') ?? '', true),

@@ -21,6 +21,8 @@ export interface LoginTransaction {
   readonly codeVerifier: string;
   /** SAML: the ID of the AuthnRequest this login sent (the response's InResponseTo). */
   readonly requestId?: string;
+  /** The IdP was asked to authenticate the user again (prompt=login / ForceAuthn). */
+  readonly forced?: boolean;
   readonly tenant: string;
   readonly idp: string;
   readonly returnTo: string;
@@ -40,6 +42,7 @@ function isLoginTransaction(value: unknown): value is LoginTransaction {
     typeof t.nonce === 'string' &&
     typeof t.codeVerifier === 'string' &&
     (t.requestId === undefined || typeof t.requestId === 'string') &&
+    (t.forced === undefined || typeof t.forced === 'boolean') &&
     typeof t.tenant === 'string' &&
     typeof t.idp === 'string' &&
     typeof t.returnTo === 'string' &&

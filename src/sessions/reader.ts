@@ -15,7 +15,12 @@ import { isSession } from './session.ts';
 /** Why a request has no usable session; the reason is logged, never shown. */
 export type SessionRejection = 'none' | 'invalid' | 'expired' | 'revoked' | 'wrong-tenant';
 
-export type SessionLookup = { readonly session: Session } | { readonly rejected: SessionRejection };
+export type SessionLookup =
+  | { readonly session: Session }
+  | {
+      readonly rejected: SessionRejection /** The session, when it was one but is no longer usable. */;
+      readonly expired?: Session;
+    };
 
 const NOT_A_SESSION = 'not-a-session' as const;
 const MAX_SEAL_TTL_SECONDS = 8 * 24 * 3600;
@@ -55,7 +60,7 @@ export class SessionReader {
 
   private check(value: Session | typeof NOT_A_SESSION, tenant: string): SessionLookup {
     if (value === NOT_A_SESSION) return { rejected: 'invalid' };
-    if (value.exp <= epochSeconds(this.clock)) return { rejected: 'expired' };
+    if (value.exp <= epochSeconds(this.clock)) return { rejected: 'expired', expired: value };
     if (this.revocations.isRevoked(value)) return { rejected: 'revoked' };
     if (value.tenant !== tenant) return { rejected: 'wrong-tenant' };
     return { session: value };

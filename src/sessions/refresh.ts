@@ -16,6 +16,7 @@ import { epochSeconds } from '../clock.ts';
 import { SlussError } from '../errors.ts';
 import type { Identity, MfaSignal } from '../identity/identity.ts';
 import { identityFromOidcClaims } from '../identity/identity.ts';
+import type { Audit } from '../observability/audit.ts';
 import type { SessionReader } from './reader.ts';
 import type { RevocationView } from './revocations.ts';
 import type { Session } from './session.ts';
@@ -51,6 +52,7 @@ export interface RefresherDependencies {
   readonly evictHeaders: (sid: string) => void;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly audit?: Audit;
 }
 
 export class SessionRefresher {
@@ -108,6 +110,14 @@ export class SessionRefresher {
       deps.revocations.revoke(session.sid, session.exp);
       deps.evictHeaders(session.sid);
       await deps.sessionData.remove(session.sid);
+      deps.audit?.record({
+        type: 'session_revoked',
+        tenant: session.tenant,
+        idp: session.idp,
+        sub: session.identity.sub,
+        sid: session.sid,
+        reason: 'idp-refused-refresh',
+      });
       log.info(
         { event: 'session_ended_by_idp', sub: session.identity.sub, err: (error as Error).cause ?? error },
         'IdP refused the refresh; session ended',

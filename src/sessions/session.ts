@@ -23,6 +23,8 @@ export interface Session {
   readonly iat: number;
   /** Absolute expiry, seconds since the epoch. */
   readonly exp: number;
+  /** Last activity (idle timeout), seconds since the epoch; renewed at most once a minute. */
+  readonly seen?: number;
 }
 
 export function newSessionId(): string {
@@ -35,6 +37,8 @@ export interface NewSessionInput {
   readonly identity: Identity;
   readonly maxAgeSeconds: number;
   readonly idpSid?: string | undefined;
+  /** Latest allowed expiry from the IdP's side (SessionNotOnOrAfter, auth_time + max_age), epoch seconds. */
+  readonly notAfter?: number | undefined;
 }
 
 export function createSession(input: NewSessionInput, clock: Clock): Session {
@@ -47,7 +51,8 @@ export function createSession(input: NewSessionInput, clock: Clock): Session {
     identity: input.identity,
     ...(input.idpSid ? { idpSid: input.idpSid } : {}),
     iat: now,
-    exp: now + input.maxAgeSeconds,
+    exp: Math.min(now + input.maxAgeSeconds, input.notAfter ?? Number.POSITIVE_INFINITY),
+    seen: now,
   };
 }
 

@@ -456,3 +456,19 @@ describe('sluss check-config (CLI)', () => {
     expect(result.stdout).toContain(`2 problem(s) in ${dir}`);
   });
 });
+
+describe('checkConfig: warnings', () => {
+  it('warns (and still succeeds) when a tenant session outlives the IdP session it declares', () => {
+    const { ok, output } = check({
+      'tenants/acme.yaml': withTenant((t) => {
+        t.session = { maxAgeSeconds: 28800 };
+        t.idps[0].sessionLengthSeconds = 28800;
+      }),
+    });
+    expect(ok).toBe(true);
+    expect(output).toMatch(/^OK: /);
+    expect(output).toContain(
+      'WARN: tenants/acme.yaml: session.maxAgeSeconds (28800) is not shorter than IdP "corp" sessionLengthSeconds (28800)',
+    );
+  });
+});

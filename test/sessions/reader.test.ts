@@ -39,7 +39,7 @@ describe('SessionReader', () => {
     const secondSealed = await reader.seal(second);
     expect(await reader.lookup(secondSealed, 'acme')).toEqual({ session: second });
     clock.advance(600_000);
-    expect(reader.lookupCached(secondSealed, 'acme')).toEqual({ rejected: 'expired' });
+    expect(reader.lookupCached(secondSealed, 'acme')).toEqual({ rejected: 'expired', expired: second });
   });
 
   it('new sessions get new IDs (no fixation)', () => {

@@ -93,6 +93,8 @@ export interface Stack {
   readonly cookieSecret: string;
   readonly clientSecret: string;
   readonly logs: LogSink;
+  /** The audit stream (in-process sluss only). */
+  readonly audit: LogSink;
   /** Present when sluss runs in-process. */
   readonly sluss?: RunningSluss;
   /** Present when sluss runs as a child process. */
@@ -149,6 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
 
   const logs = new LogSink();
+  const audit = new LogSink();
   let sluss: RunningSluss | undefined;
   let child: ChildProcess | undefined;
   let adminUrl: string;
@@ -161,6 +164,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     sluss = await startSluss({
       config,
       logger: createLogger({ level: 'debug', destination: logs }),
+      auditDestination: audit,
       ...(options.clock ? { clock: options.clock } : {}),
       drainTimeoutMs: 1000,
     });
@@ -176,6 +180,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cookieSecret,
     clientSecret,
     logs,
+    audit,
     ...(sluss ? { sluss } : {}),
     ...(child ? { child } : {}),
     async login(user = { login: 'alice', password: 'alice' }, returnPath = '/echo/after-login') {

@@ -123,7 +123,7 @@ export class OidcRelyingParty {
   /** Validates a callback against the login that started it and returns the claims. */
   async completeAuthorization(
     input: CallbackInput,
-    expected: { state: string; nonce: string; codeVerifier: string },
+    expected: { state: string; nonce: string; codeVerifier: string; maxAgeSeconds?: number | undefined },
   ): Promise<CompletedLogin> {
     const configuration = await this.configuration.get();
     try {
@@ -146,13 +146,15 @@ export class OidcRelyingParty {
   private async exchangeCode(
     configuration: client.Configuration,
     input: CallbackInput,
-    expected: { state: string; nonce: string; codeVerifier: string },
+    expected: { state: string; nonce: string; codeVerifier: string; maxAgeSeconds?: number | undefined },
   ): Promise<IdpTokens> {
     const response = await client.authorizationCodeGrant(configuration, callbackRequest(input), {
       expectedState: expected.state,
       expectedNonce: expected.nonce,
       pkceCodeVerifier: expected.codeVerifier,
       idTokenExpected: true,
+      // With max_age sent, auth_time is required and must be recent enough (OIDC Core 3.1.2.1).
+      ...(expected.maxAgeSeconds !== undefined ? { maxAge: expected.maxAgeSeconds } : {}),
     });
     if (!response.id_token)
       throw new SlussError('ERR_OIDC_CALLBACK_INVALID', 'The sign-in service did not return an ID token.');
@@ -166,12 +168,13 @@ export class OidcRelyingParty {
   private async acceptImplicit(
     configuration: client.Configuration,
     input: CallbackInput,
-    expected: { state: string; nonce: string },
+    expected: { state: string; nonce: string; maxAgeSeconds?: number | undefined },
   ): Promise<IdpTokens> {
     if (!input.form)
       throw new SlussError('ERR_OIDC_CALLBACK_INVALID', 'The sign-in response must be posted (form_post).');
     await client.implicitAuthentication(configuration, callbackRequest(input), expected.nonce, {
       expectedState: expected.state,
+      ...(expected.maxAgeSeconds !== undefined ? { maxAge: expected.maxAgeSeconds } : {}),
     });
     const idToken = input.form.get('id_token') ?? '';
     const accessToken = input.form.get('access_token') ?? undefined;
