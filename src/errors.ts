@@ -49,6 +49,14 @@ export const ERROR_CODES = {
   },
   ERR_LOGIN_EXPIRED: { status: 400, hint: 'The login took too long or its cookie was lost; start again.' },
   ERR_UNAUTHENTICATED: { status: 401, hint: 'Log in first; API clients get 401 instead of a redirect.' },
+  ERR_ACCESS_DENIED: {
+    status: 403,
+    hint: 'The tenant policy refused this user (group whitelist, email domain, path rule, IdP check); the reason code and reference are in the audit stream.',
+  },
+  ERR_MFA_REQUIRED: {
+    status: 403,
+    hint: 'The tenant requires MFA and the IdP did not vouch for a second factor, even after a step-up; check the IdP mfa settings.',
+  },
   ERR_IDENTITY_INCOMPLETE: {
     status: 403,
     hint: 'The identity provider did not send a subject for this user.',

@@ -21,6 +21,7 @@ import { redirect, sendJson } from './http/reply.ts';
 import { isBrowserNavigation } from './http/request-kind.ts';
 import type { HeaderPairs } from './identity/identity-headers.ts';
 import { IdentityHeaders } from './identity/identity-headers.ts';
+import { evaluateRequest } from './identity/policy.ts';
 import { loadKeyRing } from './identity/signing-keys.ts';
 import type { Audit } from './observability/audit.ts';
 import { createAudit } from './observability/audit.ts';
@@ -33,6 +34,7 @@ import type { HeaderPolicy } from './proxy/header-hygiene.ts';
 import { trustedPeerList } from './proxy/header-hygiene.ts';
 import { isPublicPath } from './proxy/public-paths.ts';
 import { rejectUpgrade, WebsocketForwarder } from './proxy/websocket.ts';
+import { denyAccess } from './routes/access-denied.ts';
 import { handleAdminRequest } from './routes/admin.ts';
 import { loginRedirectFor } from './routes/login.ts';
 import { handleSlussRoute, sendJwks } from './routes/sluss-routes.ts';
@@ -290,6 +292,20 @@ class RequestPipeline {
           session.exp - now,
           req.headers.cookie,
         );
+      }
+    }
+    // Per-path rules (e.g. /admin needs app-admins), on the normalised path, on every request.
+    if (tenant.policy.pathRules.length > 0) {
+      const decision = evaluateRequest(session.identity, tenant.policy, { url });
+      if (!decision.allow) {
+        denyAccess(components, req, res, tenant, {
+          reason: decision.reason,
+          detail: decision.detail,
+          idp: session.idp,
+          sub: session.identity.sub,
+          sid: session.sid,
+        });
+        return;
       }
     }
     const headers: HeaderPairs =

@@ -152,6 +152,8 @@ function resolveTenant(
     notes: data.notes,
     domains: data.domains.map((domain) => domain.toLowerCase()),
     homeRealmDiscovery: data.homeRealmDiscovery,
+    policy: data.policy,
+    userIdentifier: data.userIdentifier,
     branding: data.branding,
     errorRedirectUrl: data.errorRedirectUrl,
     saml:
@@ -175,6 +177,7 @@ function resolveIdp(
     logo: idp.logo,
     emailDomains: idp.emailDomains.map((domain) => domain.toLowerCase()),
     sessionLengthSeconds: idp.sessionLengthSeconds,
+    mapping: idp.mapping,
     sharedFrom,
   };
   return idp.type === 'oidc'
@@ -183,7 +186,13 @@ function resolveIdp(
 }
 
 /** Fields resolveIdp adds to every protocol's entry. */
-export type IdpCommonExtras = 'active' | 'logo' | 'emailDomains' | 'sessionLengthSeconds' | 'sharedFrom';
+export type IdpCommonExtras =
+  | 'active'
+  | 'logo'
+  | 'emailDomains'
+  | 'sessionLengthSeconds'
+  | 'mapping'
+  | 'sharedFrom';
 
 /** Defaults and the rules that span several keys of one OIDC IdP. */
 function resolveOidcIdp(

@@ -8,6 +8,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { accessPolicySchema, DEFAULT_ACCESS_POLICY, identityMappingSchema } from './schema-identity.ts';
 
 /** Hosts on which plain http is tolerated (demo, tests): never a real network. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -325,6 +326,7 @@ const idpCommonFields = {
     )
     .optional()
     .meta({ description: 'Logo on the chooser button, as a data URI (e.g. `${file:logos/acme.datauri}`).' }),
+  mapping: identityMappingSchema.optional(),
   sessionLengthSeconds: z.number().int().min(60).optional().meta({
     description:
       "How long the IdP's own session lasts, as its admins configured it. check-config warns when a tenant's session.maxAgeSeconds is not shorter (users would be silently logged back in).",
@@ -595,6 +597,11 @@ export const tenantConfigSchema = z.strictObject({
       description:
         'Identity providers users of this tenant log in with: inline entries, or `{ use: <id> }` for a shared IdP in `idps/*.yaml`. The first is the default.',
     }),
+  policy: accessPolicySchema.default(DEFAULT_ACCESS_POLICY),
+  userIdentifier: z.enum(['idpUserId', 'login']).default('idpUserId').meta({
+    description:
+      'What the app sees as the user (JWT `sub`, the user header): the stable IdP user ID (default; an email change never makes a new user) or the login name.',
+  }),
   homeRealmDiscovery: z
     .boolean()
     .default(false)

@@ -3,6 +3,7 @@
  * the file shape: URLs are parsed, header names lowercased, defaults applied,
  * secrets expanded. Nothing here is parsed again per request.
  */
+import type { AccessPolicyConfig, IdentityMappingConfig } from './schema-identity.ts';
 export interface ListenAddress {
   readonly host: string;
   readonly port: number;
@@ -31,6 +32,8 @@ export interface IdpCommon {
   readonly logo: string | undefined;
   /** Lowercase email domains for home-realm discovery. */
   readonly emailDomains: readonly string[];
+  /** How this IdP's claims become the identity (compiled into runtime state by the tenant registry). */
+  readonly mapping: IdentityMappingConfig | undefined;
   /** The IdP's own session length as declared (for the check-config warning). */
   readonly sessionLengthSeconds: number | undefined;
   /** The shared file it came from (`idps/x.yaml`), or undefined when inline in the tenant. */
@@ -123,6 +126,8 @@ export interface TenantConfig {
   /** Further hosts (lowercase; `*.example.com` wildcards) that lead to this tenant. */
   readonly domains: readonly string[];
   readonly homeRealmDiscovery: boolean;
+  readonly policy: AccessPolicyConfig;
+  readonly userIdentifier: 'idpUserId' | 'login';
   readonly branding: {
     readonly primaryColor?: string | undefined;
     readonly backgroundColor?: string | undefined;

@@ -73,8 +73,12 @@ export class IdentityHeaders {
     const { active } = this.options.keys;
     try {
       return await new SignJWT({
+        preferred_username: identity.login,
+        idp_user_id: identity.idpUserId,
         email: identity.email,
         name: identity.name,
+        given_name: identity.givenName,
+        family_name: identity.familyName,
         groups: identity.groups,
         tenant: session.tenant,
         idp: session.idp,
@@ -87,7 +91,7 @@ export class IdentityHeaders {
         .setProtectedHeader({ alg: 'ES256', kid: active.kid, typ: 'JWT' })
         .setIssuer(issuer)
         .setAudience(this.options.config.jwt.audience)
-        .setSubject(identity.sub)
+        .setSubject(identity.userId ?? identity.sub)
         .setIssuedAt(iat)
         .setNotBefore(iat - 5)
         .setExpirationTime(exp)
@@ -101,7 +105,7 @@ export class IdentityHeaders {
 function plainHeaders(config: IdentityHeaderConfig, session: Session): [string, string][] {
   const { identity } = session;
   const values: [string | undefined, string | undefined][] = [
-    [config.plain.user, identity.sub],
+    [config.plain.user, identity.userId ?? identity.sub],
     [config.plain.email, identity.email],
     [config.plain.name, identity.name],
     [config.plain.groups, identity.groups.length > 0 ? identity.groups.join(',') : undefined],

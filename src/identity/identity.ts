@@ -1,17 +1,30 @@
 /**
  * The canonical identity sluss keeps in a session and tells the upstream
- * about, built from an IdP's raw claims (ID token, with UserInfo merged over
- * it when configured). A configurable mapping layer (JSONPath, presets) is to
- * replace `identityFromOidcClaims`.
+ * about. `identityFromOidcClaims` reads what the protocol guarantees (subject,
+ * issuer, MFA signals, auth time) from raw claims (OIDC ID token + UserInfo, or
+ * SAML attributes in the same shape); `applyMapping` then sets the fields the
+ * tenant's mapping (presets + JSONPath, mapping.ts) finds: login, email,
+ * names, groups and the stable IdP user ID.
  */
 import { SlussError } from '../errors.ts';
+import type { CompiledMapping, RequiredField } from './mapping.ts';
+import { mapIdentity } from './mapping.ts';
 
 export interface Identity {
   /** IdP subject; unique only together with `issuer` (pairwise subjects differ per client). */
   readonly sub: string;
   readonly issuer: string;
+  /** What the app sees as the user (JWT `sub`, the user header): the login or the IdP user ID. */
+  readonly userId?: string;
+  readonly login?: string;
+  /** The stable user ID at the IdP (Entra `oid`, else `sub`): never the email, which can change. */
+  readonly idpUserId?: string;
   readonly email?: string;
+  readonly givenName?: string;
+  readonly familyName?: string;
   readonly name?: string;
+  /** The IdP left groups out (Entra overage): group decisions cannot be trusted. */
+  readonly groupsOverage?: boolean;
   readonly groups: readonly string[];
   readonly amr?: readonly string[];
   readonly acr?: string;
@@ -96,5 +109,38 @@ export function identityFromOidcClaims(
     ...(acr ? { acr } : {}),
     mfa: mfaFromClaims(amr, acr, mfaSignal),
     ...(authTime !== undefined ? { authTime } : {}),
+  };
+}
+
+export type UserIdentifier = 'login' | 'idpUserId';
+
+export type MappedResult =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly missing: readonly RequiredField[]; readonly detail: string };
+
+/** Overlays the mapped fields on the protocol identity; a missing required field is a denial, not a crash. */
+export function applyMapping(
+  base: Identity,
+  claims: Readonly<Record<string, unknown>>,
+  mapping: CompiledMapping,
+  userIdentifier: UserIdentifier,
+): MappedResult {
+  const mapped = mapIdentity(claims, mapping);
+  if (!mapped.ok) return { ok: false, missing: mapped.missing, detail: mapped.detail };
+  const { identity } = mapped;
+  return {
+    ok: true,
+    identity: {
+      ...base,
+      userId: userIdentifier === 'login' ? identity.login : identity.idpUserId,
+      login: identity.login,
+      idpUserId: identity.idpUserId,
+      email: identity.email,
+      givenName: identity.givenName,
+      familyName: identity.familyName,
+      name: identity.displayName,
+      groups: identity.groups,
+      ...(identity.groupsOverage ? { groupsOverage: true } : {}),
+    },
   };
 }

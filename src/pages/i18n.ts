@@ -431,6 +431,8 @@ export const ERROR_TEXT: Readonly<Record<ErrorCode, ErrorText>> = {
   ERR_BAD_REQUEST: errorText('badRequest'),
   ERR_UNAUTHENTICATED: errorText('unauthenticated'),
   ERR_IDENTITY_INCOMPLETE: errorText('identityIncomplete'),
+  ERR_ACCESS_DENIED: { heading: 'denied.heading', body: 'denied.generic' },
+  ERR_MFA_REQUIRED: { heading: 'mfa.heading', body: 'mfa.body' },
   ERR_UPSTREAM_UNAVAILABLE: errorText('upstream'),
   ERR_NOT_FOUND: errorText('notFound'),
   ERR_METHOD_NOT_ALLOWED: errorText('methodNotAllowed'),

@@ -142,6 +142,7 @@ export async function handleCallback(
   await openSession(components, req, res, tenant, {
     idp: rp.idp,
     identity,
+    claims: completed.claims,
     idpSid: typeof completed.claims.sid === 'string' ? completed.claims.sid : undefined,
     idpSessionEnd: undefined,
     serverData: {

@@ -74,6 +74,8 @@ export async function handleLogin(
   const returnTo = safeReturnPath(url.searchParams.get('rd'), tenant.publicOrigin);
   // reauth=1: the session ended because the last authentication is too old (or MFA is needed): no silent SSO.
   const forced = url.searchParams.get('reauth') === '1';
+  // mfa=1: the tenant requires MFA and the last login had none: ask the IdP for a second factor.
+  const stepUp = forced && url.searchParams.get('mfa') === '1';
   const requested = url.searchParams.get('idp') ?? url.searchParams.get('sso');
   const email = url.searchParams.get('email');
   const active = activeIdps(tenant);
@@ -112,15 +114,20 @@ export async function handleLogin(
   try {
     if (rp) {
       const reauth = tenant.config.session.reauthenticateAfterSeconds;
+      const acrValues = stepUp && rp.idp.mfa.source === 'acr' ? rp.idp.mfa.acrValues : [];
       start = await rp.startAuthorization(tenant.callbackUrl, {
         ...(forced ? { prompt: 'login' as const } : {}),
+        ...(acrValues.length > 0 ? { acrValues } : {}),
         // OIDC's own way to keep auth_time fresh: the IdP asks again when the last sign-in is older.
         ...(reauth !== undefined ? { maxAgeSeconds: reauth } : {}),
       });
     } else {
       // The RelayState names the transaction cookie, as `state` does for OIDC.
       const state = randomBytes(24).toString('base64url');
-      const saml = await (sp as SamlServiceProvider).startLogin(state, { forceAuthn: forced });
+      const saml = await (sp as SamlServiceProvider).startLogin(state, {
+        forceAuthn: forced,
+        stepUpToMfa: stepUp,
+      });
       start = { url: saml.url, state, nonce: '', codeVerifier: '', requestId: saml.requestId };
     }
   } catch (error) {

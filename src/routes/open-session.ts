@@ -12,15 +12,21 @@ import type { IdpConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
 import { redirect } from '../http/reply.ts';
 import type { Identity } from '../identity/identity.ts';
+import { applyMapping } from '../identity/identity.ts';
+import { evaluateLogin } from '../identity/policy.ts';
 import { PATHS } from '../paths.ts';
 import { createSession } from '../sessions/session.ts';
 import type { StoredSessionData } from '../sessions/session-data.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
+import { denyAccess } from './access-denied.ts';
 import { failLogin } from './login-failure.ts';
 
 export interface NewLogin {
   readonly idp: IdpConfig;
+  /** What the protocol established (subject, issuer, MFA signals, auth time). */
   readonly identity: Identity;
+  /** The raw claims the tenant's mapping reads. */
+  readonly claims: Readonly<Record<string, unknown>>;
   /** The IdP's session handle for its logout messages (OIDC `sid`; SAML NameID + SessionIndex). */
   readonly idpSid: string | undefined;
   /** The IdP's own session end (SAML SessionNotOnOrAfter), epoch seconds. */
@@ -38,9 +44,13 @@ export async function openSession(
   req: IncomingMessage,
   res: ServerResponse,
   tenant: Tenant,
-  login: NewLogin,
+  newLogin: NewLogin,
 ): Promise<void> {
+  let login = newLogin;
   const now = epochSeconds(components.clock);
+  const admitted = admit(components, req, res, tenant, login);
+  if (!admitted) return;
+  login = { ...login, identity: admitted };
   const notAfter = sessionNotAfter(tenant, login);
   if (
     notAfter !== undefined &&
@@ -127,6 +137,64 @@ function sessionNotAfter(tenant: Tenant, login: NewLogin): number | undefined {
   if (reauth !== undefined && login.identity.authTime !== undefined)
     limits.push(login.identity.authTime + reauth);
   return limits.length > 0 ? Math.min(...limits) : undefined;
+}
+
+/**
+ * The tenant's mapping and login policy: the identity with its mapped fields,
+ * or undefined when the response has been written (denied, or sent back to
+ * the IdP once for a step-up to MFA).
+ */
+function admit(
+  components: Components,
+  req: IncomingMessage,
+  res: ServerResponse,
+  tenant: Tenant,
+  login: NewLogin,
+): Identity | undefined {
+  const mapping = tenant.mappings.get(login.idp.id);
+  const mapped = mapping
+    ? applyMapping(login.identity, login.claims, mapping, tenant.config.userIdentifier)
+    : ({ ok: true, identity: login.identity } as const);
+  const base = { idp: login.idp.id, sub: login.identity.sub };
+  if (!mapped.ok) {
+    denyAccess(
+      components,
+      req,
+      res,
+      tenant,
+      { ...base, reason: 'identity-incomplete', detail: mapped.detail },
+      login.setCookies,
+    );
+    return undefined;
+  }
+  const identity = mapped.identity;
+  const decision = evaluateLogin(
+    {
+      ...(identity.email ? { email: identity.email } : {}),
+      groups: identity.groups,
+      mfa: identity.mfa,
+      groupsOverage: identity.groupsOverage === true,
+    },
+    tenant.policy,
+    { idpId: login.idp.id },
+  );
+  if (decision.allow) return identity;
+  const stepUp = `${PATHS.login}?idp=${encodeURIComponent(login.idp.id)}&reauth=1&mfa=1&rd=${encodeURIComponent(login.returnTo)}`;
+  if (decision.reason === 'mfa-required' && !login.forced) {
+    // One step-up attempt at the IdP (prompt=login + acr_values / ForceAuthn + MFA AuthnContext), then the MFA page.
+    components.audit.record({ type: 'step_up', tenant: tenant.prefix, ...base, reason: 'mfa-required' });
+    redirect(res, stepUp, login.setCookies);
+    return undefined;
+  }
+  denyAccess(
+    components,
+    req,
+    res,
+    tenant,
+    { ...base, reason: decision.reason, detail: decision.detail, retryHref: stepUp },
+    login.setCookies,
+  );
+  return undefined;
 }
 
 function isStaleAuthentication(tenant: Tenant, login: NewLogin, now: number): boolean {

@@ -131,6 +131,7 @@ export async function handleSamlAcs(
   await openSession(components, req, res, tenant, {
     idp: sp.idp,
     identity,
+    claims: result.claims,
     idpSid: result.sessionIndex ? samlSessionHandle(result.nameId, result.sessionIndex) : undefined,
     idpSessionEnd: result.sessionNotOnOrAfter,
     serverData: {

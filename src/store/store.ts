@@ -3,8 +3,11 @@
  * seen by all of them: server-side session data (tokens too large or too
  * secret for the cookie), indexes for logout, and replay caches. Every entry
  * has a TTL. This interface is owned by its consumers (sessions, protocols);
- * backends: memory (one process, tests) today, SQLite and Redis later.
+ * backends: memory (one process, tests), SQLite (embedded, one replica) and
+ * Redis (shared by many replicas). Calls on a closed store reject.
  */
+import type { RevocationBus } from './revocation-bus.ts';
+
 export interface Store {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
@@ -15,6 +18,14 @@ export interface Store {
   addToSet(key: string, member: string, ttlSeconds: number): Promise<void>;
   members(key: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** What every backend provides: the key-value store and the revocation bus over the same connection. */
+export type SharedStore = Store & RevocationBus;
+
+/** TTLs in milliseconds, at least 1 ms (a zero or negative TTL stores something already expired). */
+export function ttlMillis(ttlSeconds: number): number {
+  return Math.max(1, Math.ceil(ttlSeconds * 1000));
 }
 
 /** Key namespaces, in one place so backends and tests agree. */

@@ -5,6 +5,10 @@
  */
 import type { Clock } from '../clock.ts';
 import type { SlussConfig, TenantConfig } from '../config/types.ts';
+import type { CompiledMapping } from '../identity/mapping.ts';
+import type { CompiledPolicy } from '../identity/policy.ts';
+import { compilePolicy } from '../identity/policy.ts';
+import { compileMappingConfig } from '../identity/presets.ts';
 import { OidcRelyingParty } from '../protocols/oidc/oidc-client.ts';
 import { SamlServiceProvider } from '../protocols/saml/saml-sp.ts';
 import type { Store } from '../store/store.ts';
@@ -23,6 +27,10 @@ export interface Tenant {
   readonly saml: ReadonlyMap<string, SamlServiceProvider>;
   /** The IdP a login without a choice goes to (the first active one). */
   readonly defaultIdp: string;
+  /** Each IdP's compiled claim mapping. */
+  readonly mappings: ReadonlyMap<string, CompiledMapping>;
+  /** The tenant's compiled access policy. */
+  readonly policy: CompiledPolicy;
 }
 
 /** A request's tenant, and whether it came by the tenant's own (canonical) host. */
@@ -87,6 +95,10 @@ export class TenantRegistry {
           ),
         ),
         defaultIdp: tenantConfig.idps.find((idp) => idp.active)?.id ?? '',
+        mappings: new Map(
+          tenantConfig.idps.map((idp) => [idp.id, compileMappingConfig(idp.mapping, idp.type)]),
+        ),
+        policy: compilePolicy(tenantConfig.policy),
       };
       this.byHost.set(origin.host.toLowerCase(), { tenant, canonical: true });
       for (const domain of tenantConfig.domains) {

@@ -1,8 +1,10 @@
 /**
  * Every example under config/examples/ must pass `check-config`: each is
  * copied to a temp dir, the secret files it references are created there (a
- * fresh EC P-256 key for every PEM, random strings for the rest), and the
- * check must report the expected tenant and IdP counts.
+ * fresh EC P-256 key for every PEM; for a `keys/x.pem` with a `keys/x.crt`
+ * beside it, as SAML keys have, an RSA key and its self-signed certificate;
+ * random strings for the rest), and the check must report the expected tenant
+ * and IdP counts.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkConfig } from '../../src/config/check.ts';
 import { loadConfig } from '../../src/config/loader.ts';
+import { generateKeyPairWithCertificate, type KeyPairWithCertificate } from '../support/certificates.ts';
 
 const EXAMPLES = join(process.cwd(), 'config/examples');
 
@@ -23,19 +26,40 @@ const EXPECTED: Record<string, [number, number]> = {
   google: [1, 1],
   keycloak: [1, 1],
   okta: [1, 1],
+  'saml-adfs': [1, 1],
+  'saml-generic': [1, 2],
+  // hr: the shared IdP; sales: the shared IdP and its own SAML IdP.
+  'multi-tenant': [2, 3],
 };
 
 /** Keys whose values are secrets: they must be `${file:...}` references, never literals. */
-const SECRET_KEYS = new Set(['secret', 'previousSecrets', 'clientSecret', 'privateKey', 'clientPrivateKey']);
+const SECRET_KEYS = new Set([
+  'secret',
+  'previousSecrets',
+  'clientSecret',
+  'privateKey',
+  'clientPrivateKey',
+  'signingKey',
+  'encryptionKey',
+]);
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** sluss.yaml, tenants/*.yaml and the shared IdPs in idps/*.yaml (optional). */
 function yamlFiles(dir: string): string[] {
-  const tenants = readdirSync(join(dir, 'tenants')).filter((name) => /\.ya?ml$/.test(name));
-  return ['sluss.yaml', ...tenants.map((name) => `tenants/${name}`)];
+  const list = (sub: string) => {
+    try {
+      return readdirSync(join(dir, sub))
+        .filter((name) => /\.ya?ml$/.test(name))
+        .map((name) => `${sub}/${name}`);
+    } catch {
+      return [];
+    }
+  };
+  return ['sluss.yaml', ...list('idps'), ...list('tenants')];
 }
 
 /** Every string value in a parsed YAML tree (comments are not values). */
@@ -55,7 +79,14 @@ function fileReferences(dir: string): string[] {
   return [...refs];
 }
 
-function secretFor(path: string): string {
+/** `keys/sp-signing.pem` + `keys/sp-signing.crt` → `keys/sp-signing`: an RSA key with its certificate. */
+function stem(path: string): string {
+  return path.replace(/\.(pem|crt)$/, '');
+}
+
+function secretFor(path: string, pairs: ReadonlyMap<string, KeyPairWithCertificate>): string {
+  const pair = pairs.get(stem(path));
+  if (pair) return path.endsWith('.crt') ? pair.certificatePem : pair.privateKeyPem;
   if (path.endsWith('.pem')) {
     return generateKeyPairSync('ec', { namedCurve: 'P-256' })
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -69,10 +100,17 @@ function materialise(example: string): string {
   const dir = mkdtempSync(join(tmpdir(), `sluss-example-${example}-`));
   dirs.push(dir);
   cpSync(join(EXAMPLES, example), dir, { recursive: true });
-  for (const ref of fileReferences(dir)) {
+  const refs = fileReferences(dir);
+  // Certificates (SAML SP keys, IdP certificates): one RSA key pair per stem, so key and certificate match.
+  const pairs = new Map(
+    refs
+      .filter((ref) => ref.endsWith('.crt'))
+      .map((ref) => [stem(ref), generateKeyPairWithCertificate(`sluss example ${stem(ref)}`)] as const),
+  );
+  for (const ref of refs) {
     const path = join(dir, ref);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, secretFor(ref));
+    writeFileSync(path, secretFor(ref, pairs));
   }
   return dir;
 }
@@ -143,5 +181,39 @@ describe('config/examples', () => {
     expect(staff?.tokenEndpointAuthMethod).toBe('client_secret_post');
     expect(partners?.discoveryUrl).toBeUndefined();
     expect(partners?.endpoints?.token).toBe('https://partners.idp.example/oauth2/token');
+  });
+
+  it('the SAML examples resolve their IdPs and publish SP endpoints under the tenant origin', () => {
+    const adfs = loadConfig(materialise('saml-adfs'), { env: {} }).tenants[0];
+    const [adfsIdp] = adfs?.idps ?? [];
+    expect(adfsIdp?.type).toBe('saml');
+    expect(adfs?.saml?.entityId).toBe('https://intranet.example.com/.sluss/saml/metadata');
+    expect(adfs?.saml?.acsUrl).toBe('https://intranet.example.com/.sluss/saml/acs');
+    expect(adfs?.saml?.encryptionKey).toContain('PRIVATE KEY');
+
+    const generic = loadConfig(materialise('saml-generic'), { env: {} }).tenants[0];
+    const [staff, partners] = generic?.idps ?? [];
+    expect(staff?.type === 'saml' && staff.metadataUrl).toBe('https://idp.nordwind.example/idp/shibboleth');
+    expect(partners?.type === 'saml' && partners.metadataUrl).toBeUndefined();
+    expect(partners?.type === 'saml' && partners.signingCertFingerprints).toEqual([
+      expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    ]);
+    // The global saml block serves a tenant that has none of its own.
+    expect(generic?.saml?.signingCert).toContain('BEGIN CERTIFICATE');
+  });
+
+  it('the multi-tenant example shares one IdP between two tenants with their own hosts', () => {
+    const config = loadConfig(materialise('multi-tenant'), { env: {} });
+    const [hr, sales] = config.tenants;
+    expect(config.defaultTenant).toBeUndefined();
+    expect(hr?.publicOrigin).toBe('https://hr.contoso.example');
+    expect(hr?.domains).toEqual(['hr.contoso-intranet.example', '*.hr.contoso.example']);
+    expect(hr?.idps.map((idp) => [idp.id, idp.sharedFrom])).toEqual([
+      ['contoso-entra', 'idps/contoso-entra.yaml'],
+    ]);
+    expect(sales?.idps.map((idp) => idp.id)).toEqual(['contoso-entra', 'resellers']);
+    expect(sales?.saml?.entityId).toBe('https://sales.contoso.example/.sluss/saml/metadata');
+    expect(hr?.saml).toBeUndefined();
   });
 });

@@ -130,6 +130,7 @@ async function startRig(name: RigName): Promise<Rig> {
       clientSecret: null,
       scopes: null,
       id: 'corp-saml',
+      mapping: { required: [] },
       entityId: idp.entityId,
       ssoUrl: idp.ssoUrl,
       sloUrl: idp.sloUrl,

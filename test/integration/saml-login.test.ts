@@ -92,6 +92,8 @@ async function startSamlStack(options: SamlStackOptions = {}): Promise<SamlStack
       scopes: null,
       id: 'corp-saml',
       metadataUrl: idp.metadataUrl,
+      // These tests are about the protocol and NameID formats; required names are tested in lifetimes/policy.
+      mapping: { required: [] },
       ...options.idp?.(idp),
     },
     tenant: {
@@ -341,9 +343,13 @@ describe('SAML SP-initiated login (IdP from its metadata URL)', () => {
       'carol@example.com',
     ],
     [
-      'transient NameID, no email',
-      { nameId: '_t-91bc', nameIdFormat: 'transient', attributes: {} },
-      '_t-91bc',
+      'transient NameID with a stable subject-id attribute, no email',
+      {
+        nameId: '_t-91bc',
+        nameIdFormat: 'transient',
+        attributes: { 'urn:oasis:names:tc:SAML:attribute:subject-id': 'fred@example.edu' },
+      },
+      'fred@example.edu',
       undefined,
     ],
     [

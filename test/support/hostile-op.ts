@@ -193,6 +193,8 @@ function profileClaims(state: OpState): Record<string, unknown> {
   return {
     sub: 'user-1',
     email: 'user-1@example.test',
+    given_name: 'User',
+    family_name: 'One',
     name: 'User One',
     groups: ['staff'],
     ...state.options.claims,

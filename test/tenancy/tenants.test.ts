@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
+import { DEFAULT_ACCESS_POLICY } from '../../src/config/schema-identity.ts';
 import type { SlussConfig, TenantConfig } from '../../src/config/types.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { isTenantAvailable, TenantRegistry } from '../../src/tenancy/tenants.ts';
@@ -21,6 +22,8 @@ function tenant(prefix: string, publicOrigin: string, extra: Partial<TenantConfi
     homeRealmDiscovery: false,
     branding: {},
     errorRedirectUrl: undefined,
+    policy: DEFAULT_ACCESS_POLICY,
+    userIdentifier: 'idpUserId',
     source: `tenants/${prefix}.yaml`,
     ...extra,
   };

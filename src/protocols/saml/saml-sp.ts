@@ -199,12 +199,23 @@ export class SamlServiceProvider {
   }
 
   /** SP-initiated login: the Redirect-binding URL of a (signed, when a key is configured) AuthnRequest. */
-  async startLogin(relayState: string, options: { forceAuthn?: boolean } = {}): Promise<SamlLoginStart> {
+  async startLogin(
+    relayState: string,
+    options: { forceAuthn?: boolean; stepUpToMfa?: boolean } = {},
+  ): Promise<SamlLoginStart> {
     const descriptor = await this.descriptor();
     const requestId = `_${crypto.randomUUID().replace(/-/g, '')}`;
     const saml = new SAML({
       ...this.options(descriptor, [...descriptor.signingCerts], requestId),
       ...(options.forceAuthn ? { forceAuthn: true } : {}),
+      // Step-up: ask for one of the authentication contexts that mean MFA.
+      ...(options.stepUpToMfa
+        ? {
+            disableRequestedAuthnContext: false,
+            authnContext: [...this.idp.mfaAuthnContexts],
+            racComparison: 'exact' as const,
+          }
+        : {}),
     });
     const url = await saml.getAuthorizeUrlAsync(relayState, undefined, {});
     return { url, requestId };

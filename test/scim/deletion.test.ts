@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_DELETION_POLICY,
+  type DeletionPolicy,
+  type RetentionEvent,
+  runRetention,
+} from '../../src/scim/deletion.ts';
+import { expectError, GROUP, scimClient, USER } from './scim-client.ts';
+
+const DAY = 24 * 60 * 60 * 1000;
+const person = {
+  schemas: [USER, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+  userName: 'jane@example.com',
+  externalId: 'ext-jane',
+  name: { givenName: 'Jane', familyName: 'Doe' },
+  displayName: 'Jane Doe',
+  emails: [{ value: 'jane@example.com', type: 'work', primary: true }],
+  phoneNumbers: [{ value: '+46 70 000 00 00', type: 'mobile' }],
+  'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: '42', department: 'HR' },
+};
+
+async function setup(mode?: 'mark' | 'delete' | 'anonymise') {
+  const client = scimClient(mode ? { deletion: mode } : {});
+  const { body: user } = await client.call('POST', '/Users', person);
+  const { body: group } = await client.call('POST', '/Groups', {
+    schemas: [GROUP],
+    displayName: 'Staff',
+    members: [{ value: user.id }],
+  });
+  const deleted = await client.call('DELETE', `/Users/${user.id}`);
+  expect(deleted.status).toBe(204);
+  return { ...client, user, group };
+}
+
+describe('the delete option', () => {
+  it('mark (default): kept inactive with deletedAt, hidden, out of groups, reported', async () => {
+    const { call, directory, tenant, user, group, events } = await setup();
+    expect(DEFAULT_DELETION_POLICY.mode).toBe('mark');
+    expectError(await call('GET', `/Users/${user.id}`), 404);
+    expectError(await call('DELETE', `/Users/${user.id}`), 404);
+    expectError(
+      await call('PATCH', `/Users/${user.id}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'active', value: true }],
+      }),
+      404,
+    );
+    expect((await call('GET', '/Users')).body.totalResults).toBe(0);
+    const stored = await directory.get(tenant, 'User', user.id);
+    expect(stored).toMatchObject({
+      deletedAt: '2026-01-01T12:00:00.000Z',
+      attributes: { userName: 'jane@example.com', active: false },
+    });
+    expect(stored?.anonymisedAt).toBeUndefined();
+    expect((await call('GET', `/Groups/${group.id}`)).body.members).toBeUndefined();
+    expect(events.slice(-2)).toEqual([
+      {
+        type: 'user-deleted',
+        tenant: 'acme',
+        id: user.id,
+        userName: 'jane@example.com',
+        externalId: 'ext-jane',
+        at: '2026-01-01T12:00:00.000Z',
+        deletion: 'mark',
+      },
+      {
+        type: 'group-updated',
+        tenant: 'acme',
+        id: group.id,
+        displayName: 'Staff',
+        at: '2026-01-01T12:00:00.000Z',
+      },
+    ]);
+  });
+
+  it('delete: gone for good', async () => {
+    const { call, directory, tenant, user, group, events } = await setup('delete');
+    expect(await directory.get(tenant, 'User', user.id)).toBeUndefined();
+    expect((await call('GET', `/Groups/${group.id}`)).body.members).toBeUndefined();
+    expect(events.find((e) => e.type === 'user-deleted')).toMatchObject({ id: user.id, deletion: 'delete' });
+  });
+
+  it('anonymise: ids kept, personal data gone, hidden', async () => {
+    const { call, directory, tenant, user, events } = await setup('anonymise');
+    expectError(await call('GET', `/Users/${user.id}`), 404);
+    const stored = await directory.get(tenant, 'User', user.id);
+    expect(stored?.attributes).toEqual({
+      userName: `anonymised-${user.id}`,
+      active: false,
+      externalId: 'ext-jane',
+    });
+    expect(stored?.anonymisedAt).toBe('2026-01-01T12:00:00.000Z');
+    expect(JSON.stringify(stored)).not.toMatch(/Jane|jane@|HR|\+46|"42"/);
+    expect(events.find((e) => e.type === 'user-deleted')).toMatchObject({
+      id: user.id,
+      deletion: 'anonymise',
+    });
+  });
+
+  it('groups are always deleted for good', async () => {
+    const { call, directory, tenant, group } = await setup();
+    expect((await call('DELETE', `/Groups/${group.id}`)).status).toBe(204);
+    expect(await directory.get(tenant, 'Group', group.id)).toBeUndefined();
+  });
+});
+
+describe('runRetention', () => {
+  const policy = (action: DeletionPolicy['retention']['action'], afterDays = 30): DeletionPolicy => ({
+    mode: 'mark',
+    retention: { afterDays, action },
+  });
+
+  it('does nothing before N days, then deletes', async () => {
+    const { directory, tenant, user, clock } = await setup();
+    const start = clock.now();
+    expect(await runRetention(directory, tenant, policy('delete'), start + 29 * DAY)).toEqual({
+      deleted: [],
+      anonymised: [],
+    });
+    expect(await directory.get(tenant, 'User', user.id)).toBeDefined();
+    const events: RetentionEvent[] = [];
+    expect(
+      await runRetention(directory, tenant, policy('delete'), start + 30 * DAY, (e) => void events.push(e)),
+    ).toEqual({
+      deleted: [user.id],
+      anonymised: [],
+    });
+    expect(await directory.get(tenant, 'User', user.id)).toBeUndefined();
+    expect(events).toEqual([
+      {
+        type: 'user-deleted',
+        tenant,
+        id: user.id,
+        externalId: 'ext-jane',
+        at: new Date(start + 30 * DAY).toISOString(),
+        deletion: 'delete',
+        retention: true,
+      },
+    ]);
+    expect(await runRetention(directory, tenant, policy('delete'), start + 31 * DAY)).toEqual({
+      deleted: [],
+      anonymised: [],
+    });
+  });
+
+  it('anonymises once', async () => {
+    const { directory, tenant, user, clock } = await setup();
+    const later = clock.now() + 31 * DAY;
+    expect(await runRetention(directory, tenant, policy('anonymise'), later)).toEqual({
+      deleted: [],
+      anonymised: [user.id],
+    });
+    const stored = await directory.get(tenant, 'User', user.id);
+    expect(stored?.attributes).toEqual({
+      userName: `anonymised-${user.id}`,
+      active: false,
+      externalId: 'ext-jane',
+    });
+    expect(await runRetention(directory, tenant, policy('anonymise'), later + DAY)).toEqual({
+      deleted: [],
+      anonymised: [],
+    });
+    // and a later delete policy still removes it
+    expect((await runRetention(directory, tenant, policy('delete'), later)).deleted).toEqual([user.id]);
+  });
+
+  it('nothing leaves marked users alone; live users are never touched', async () => {
+    const { directory, tenant, user, clock, call } = await setup();
+    const { body: live } = await call('POST', '/Users', { schemas: [USER], userName: 'live' });
+    expect(await runRetention(directory, tenant, policy('nothing'), clock.now() + 400 * DAY)).toEqual({
+      deleted: [],
+      anonymised: [],
+    });
+    expect(await directory.get(tenant, 'User', user.id)).toBeDefined();
+    expect(
+      (await runRetention(directory, tenant, policy('delete', 0), clock.now() + 400 * DAY)).deleted,
+    ).toEqual([user.id]);
+    expect(await directory.get(tenant, 'User', live.id)).toBeDefined();
+  });
+
+  it('pages through many marked users', async () => {
+    const client = scimClient();
+    const ids: string[] = [];
+    for (let i = 0; i < 450; i += 1) {
+      const { body } = await client.call('POST', '/Users', { schemas: [USER], userName: `u${i}` });
+      await client.call('DELETE', `/Users/${body.id}`);
+      ids.push(body.id);
+    }
+    const result = await runRetention(
+      client.directory,
+      client.tenant,
+      policy('delete', 1),
+      client.clock.now() + 2 * DAY,
+    );
+    expect(result.deleted.sort()).toEqual(ids.sort());
+  });
+});
