@@ -290,6 +290,9 @@ async function writeSlussBenchConfig(dir: string, upstreamUrl: string): Promise<
         '    privateKey: ${file:secrets/signing-1.pem}',
         'logging:',
         '  level: warn',
+        'store:',
+        '  type: sqlite',
+        '  path: data/sluss.db',
         '',
       ].join('\n'),
     );

@@ -13,10 +13,10 @@ import type { Metrics } from './observability/metrics.ts';
 import type { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionReader } from './sessions/reader.ts';
 import type { SessionRefresher } from './sessions/refresh.ts';
-import type { RevocationView } from './sessions/revocations.ts';
 import type { SessionCookies } from './sessions/session-cookie.ts';
 import type { SessionDataStore } from './sessions/session-data.ts';
-import type { Store } from './store/store.ts';
+import type { StoreRevocationView } from './store/revocation-view.ts';
+import type { SharedStore } from './store/store.ts';
 import type { TenantRegistry } from './tenancy/tenants.ts';
 
 export interface Components {
@@ -29,8 +29,8 @@ export interface Components {
   readonly sessions: SessionReader;
   readonly sessionCookies: SessionCookies;
   readonly transactions: LoginTransactions;
-  readonly revocations: RevocationView;
-  readonly store: Store;
+  readonly revocations: StoreRevocationView;
+  readonly store: SharedStore;
   readonly sessionData: SessionDataStore;
   readonly refresher: SessionRefresher;
   readonly identityHeaders: IdentityHeaders;

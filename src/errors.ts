@@ -66,6 +66,10 @@ export const ERROR_CODES = {
     hint: 'The identity (mostly its groups) does not fit in the session cookie; limit the groups the IdP sends.',
   },
   ERR_SIGNING_FAILED: { status: 500, hint: 'The identity JWT could not be signed; check signingKeys.' },
+  ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    hint: 'The store (SQLite/Redis) is not reachable: new logins wait for it; existing sessions ride on store.graceSeconds.',
+  },
   ERR_UPSTREAM_UNAVAILABLE: {
     status: 502,
     hint: 'The app behind sluss did not answer; check upstream.url and the app container.',

@@ -43,12 +43,12 @@ import { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionLookup } from './sessions/reader.ts';
 import { SessionReader } from './sessions/reader.ts';
 import { SessionRefresher } from './sessions/refresh.ts';
-import { MemoryRevocations } from './sessions/revocations.ts';
 import { CookieSealer } from './sessions/sealed-cookie.ts';
 import type { Session } from './sessions/session.ts';
 import { SessionCookies } from './sessions/session-cookie.ts';
 import { SessionDataStore } from './sessions/session-data.ts';
-import { MemoryStore } from './store/memory-store.ts';
+import { createStore } from './store/create-store.ts';
+import { StoreRevocationView } from './store/revocation-view.ts';
 import type { Tenant } from './tenancy/tenants.ts';
 import { brandingOf, isTenantAvailable, TenantRegistry } from './tenancy/tenants.ts';
 
@@ -73,16 +73,42 @@ export interface RunningSluss {
 }
 
 /** Builds every component from one config snapshot. */
-export function buildComponents(config: SlussConfig, log: Logger, clock: Clock, audit?: Audit): Components {
+export async function buildComponents(
+  config: SlussConfig,
+  log: Logger,
+  clock: Clock,
+  audit?: Audit,
+): Promise<Components> {
   const sealer = new CookieSealer({
     current: config.cookies.secret,
     previous: config.cookies.previousSecrets,
   });
-  const revocations = new MemoryRevocations(clock);
-  const store = new MemoryStore(clock);
   const keys = loadKeyRing(config.signingKeys);
   const metrics = createMetrics();
   metrics.configInfo.set(config.tenants.length);
+  const store = await createStore(config.store, clock, log);
+  const revocations = new StoreRevocationView({
+    bus: store,
+    clock,
+    graceSeconds: config.store.graceSeconds,
+    hooks: {
+      onHealthChange: (ok) => {
+        metrics.storeUp.set(ok ? 1 : 0);
+        log[ok ? 'info' : 'warn'](
+          { event: ok ? 'store_up' : 'store_down' },
+          ok ? 'store reachable' : 'store unreachable',
+        );
+      },
+      onEvent: (_event, source) => metrics.revocationEvents.inc({ source }),
+      onFailClosed: () => metrics.storeFailClosed.inc(),
+      onError: (error, phase) => {
+        metrics.storeErrors.inc({ phase });
+        log.debug({ err: error, phase }, 'store operation failed');
+      },
+    },
+  });
+  // Until the first snapshot is in, every session is refused (fail closed); start() never throws.
+  await revocations.start();
   const sessions = new SessionReader(sealer, revocations, clock);
   const sessionCookies = new SessionCookies(config.cookies);
   const sessionData = new SessionDataStore(store, clock);
@@ -123,7 +149,7 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
     options.config ??
     loadConfig(options.configDir ?? '/etc/sluss', options.env === undefined ? {} : { env: options.env });
   const log = options.logger ?? createLogger({ level: config.logging.level });
-  const components = buildComponents(
+  const components = await buildComponents(
     config,
     log,
     options.clock ?? systemClock,
@@ -141,7 +167,9 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
     if (socket.writable)
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
-  const adminServer = createServer((req, res) => handleAdminRequest(components, req, res, () => ready));
+  const adminServer = createServer((req, res) =>
+    handleAdminRequest(components, req, res, () => ready && components.revocations.health().ok),
+  );
 
   await listen(publicServer, config.listen.public);
   await listen(adminServer, config.listen.admin);
@@ -159,7 +187,9 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
       ready = false;
       log.info({ event: 'stopping' }, 'draining connections');
       await drain(publicServer, options.drainTimeoutMs ?? 10_000, () => pipeline.closeWebsockets());
-      await Promise.all([pipeline.close(), closeServer(adminServer), components.store.close()]);
+      await Promise.all([pipeline.close(), closeServer(adminServer)]);
+      await components.revocations.stop();
+      await components.store.close();
       log.info({ event: 'stopped' }, 'sluss stopped');
     })();
     return closing;

@@ -5,6 +5,7 @@
  */
 
 import { createPrivateKey } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
 import type { ConfigProblem } from './loader.ts';
 import { resolveSamlIdp, resolveSamlServiceProvider } from './resolve-saml.ts';
 import type { GlobalConfigFile, IdpConfigFile, OidcIdpConfigFile, TenantConfigFile } from './schema.ts';
@@ -53,6 +54,9 @@ export function resolveConfig(
   if (defaultTenant === undefined && tenants.length === 1) defaultTenant = tenants[0]?.prefix;
 
   const secure = global.cookies.secure;
+  if (global.store.type === 'redis' && !global.store.url) {
+    problems.push({ file: 'sluss.yaml', path: 'store.url', message: 'is required with store.type redis' });
+  }
   const nonLoopback = [publicOrigin, ...tenants.map((tenant) => tenant.publicOrigin)].find(
     (o) => !isLoopbackOrigin(o),
   );
@@ -103,6 +107,13 @@ export function resolveConfig(
     signingKeys: global.signingKeys.map((key) => ({ kid: key.kid, privateKeyPem: key.privateKey })),
     logging: global.logging,
     audit: global.audit,
+    store: {
+      type: global.store.type,
+      path: isAbsolute(global.store.path) ? global.store.path : join(dir, global.store.path),
+      url: global.store.url,
+      keyPrefix: global.store.keyPrefix,
+      graceSeconds: global.store.graceSeconds,
+    },
     tenants,
     defaultTenant,
   };

@@ -256,6 +256,37 @@ export const globalConfigSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     })
     .default({ level: 'info' }),
+  store: z
+    .strictObject({
+      type: z.enum(['sqlite', 'redis', 'memory']).default('sqlite').meta({
+        description:
+          '`sqlite`: embedded, one replica, survives restarts (a file on a volume). `redis`: shared by many replicas, revocations reach all of them at once. `memory`: tests only (lost on restart, not shared).',
+      }),
+      path: z
+        .string()
+        .min(1)
+        .default('/var/lib/sluss/sluss.db')
+        .meta({ description: 'SQLite database file (relative paths are relative to the config directory).' }),
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+        .optional()
+        .meta({
+          description: 'Redis URL; put the password in it with `${file:...}` or `${env:...}`.',
+          secret: true,
+        }),
+      keyPrefix: z
+        .string()
+        .max(64)
+        .default('sluss:')
+        .meta({ description: 'Prefix of every Redis key and channel.' }),
+      graceSeconds: z.number().int().min(0).max(3600).default(30).meta({
+        description:
+          'While the store is unreachable, sessions keep working on the last known revocations for this long; then every session is refused until it is back.',
+      }),
+    })
+    .default({ type: 'sqlite', path: '/var/lib/sluss/sluss.db', keyPrefix: 'sluss:', graceSeconds: 30 })
+    .meta({ description: 'Shared state: revocations, server-side session data, replay caches.' }),
   audit: z
     .strictObject({
       destination: z

@@ -178,6 +178,14 @@ export interface SlussConfig {
   readonly signingKeys: readonly { readonly kid: string; readonly privateKeyPem: string }[];
   readonly logging: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
   readonly audit: { readonly destination: string };
+  readonly store: {
+    readonly type: 'sqlite' | 'redis' | 'memory';
+    /** Absolute path of the SQLite file. */
+    readonly path: string;
+    readonly url: string | undefined;
+    readonly keyPrefix: string;
+    readonly graceSeconds: number;
+  };
   readonly tenants: readonly TenantConfig[];
   readonly defaultTenant: string | undefined;
 }

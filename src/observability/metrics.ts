@@ -12,6 +12,10 @@ export interface Metrics {
   readonly upstreamErrors: Counter<'kind'>;
   readonly loginDuration: Histogram<'tenant' | 'idp'>;
   readonly configInfo: Gauge<'tenants'>;
+  readonly storeUp: Gauge;
+  readonly storeFailClosed: Counter;
+  readonly storeErrors: Counter<'phase'>;
+  readonly revocationEvents: Counter<'source'>;
 }
 
 export function createMetrics(): Metrics {
@@ -47,6 +51,28 @@ export function createMetrics(): Metrics {
     configInfo: new Gauge({
       name: 'sluss_config_tenants',
       help: 'Number of tenants in the loaded config.',
+      registers: [registry],
+    }),
+    storeUp: new Gauge({
+      name: 'sluss_store_up',
+      help: '1 while the store (SQLite/Redis) answers, 0 while it does not.',
+      registers: [registry],
+    }),
+    storeFailClosed: new Counter({
+      name: 'sluss_store_fail_closed_total',
+      help: 'Requests refused only because the store has been unreachable for longer than store.graceSeconds.',
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'sluss_store_errors_total',
+      help: 'Store failures by phase (publish, snapshot, probe).',
+      labelNames: ['phase'],
+      registers: [registry],
+    }),
+    revocationEvents: new Counter({
+      name: 'sluss_revocation_events_total',
+      help: "Revocations applied to this replica's view, by source (local, remote, snapshot).",
+      labelNames: ['source'],
       registers: [registry],
     }),
   };

@@ -434,6 +434,7 @@ export const ERROR_TEXT: Readonly<Record<ErrorCode, ErrorText>> = {
   ERR_ACCESS_DENIED: { heading: 'denied.heading', body: 'denied.generic' },
   ERR_MFA_REQUIRED: { heading: 'mfa.heading', body: 'mfa.body' },
   ERR_UPSTREAM_UNAVAILABLE: errorText('upstream'),
+  ERR_STORE_UNAVAILABLE: errorText('internal'),
   ERR_NOT_FOUND: errorText('notFound'),
   ERR_METHOD_NOT_ALLOWED: errorText('methodNotAllowed'),
 };

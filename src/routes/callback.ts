@@ -18,7 +18,7 @@ import type { CompletedLogin } from '../protocols/oidc/oidc-client.ts';
 import { LOGIN_TTL_SECONDS, transactionCookieName } from '../sessions/login-transaction.ts';
 import { STORE_KEYS } from '../store/store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
-import { loginPath, transactionCookieAttributes } from './login.ts';
+import { loginPath, storeUnavailable, transactionCookieAttributes } from './login.ts';
 import { failLogin } from './login-failure.ts';
 import { openSession } from './open-session.ts';
 
@@ -98,7 +98,14 @@ export async function handleCallback(
   }
   // Single use, recorded in the store (shared by replicas once the store is): a copied transaction
   // cookie replayed with the callback is refused.
-  if (!(await components.store.addOnce(STORE_KEYS.oidcState(state), LOGIN_TTL_SECONDS))) {
+  const firstUse = await components.store
+    .addOnce(STORE_KEYS.oidcState(state), LOGIN_TTL_SECONDS)
+    .catch(() => undefined);
+  if (firstUse === undefined) {
+    failLogin(components, req, res, tenant, rp.idp, storeUnavailable(), clearTxn);
+    return;
+  }
+  if (!firstUse) {
     failLogin(
       components,
       req,

@@ -72,6 +72,11 @@ export async function handleLogin(
   url: URL,
 ): Promise<void> {
   const returnTo = safeReturnPath(url.searchParams.get('rd'), tenant.publicOrigin);
+  if (!components.revocations.health().ok) {
+    // Without the store no login can be completed safely (replay checks, revocations): say so now.
+    failLogin(components, req, res, tenant, undefined, storeUnavailable(), [], loginPath(returnTo));
+    return;
+  }
   // reauth=1: the session ended because the last authentication is too old (or MFA is needed): no silent SSO.
   const forced = url.searchParams.get('reauth') === '1';
   // mfa=1: the tenant requires MFA and the last login had none: ask the IdP for a second factor.
@@ -222,4 +227,11 @@ export function transactionCookieAttributes(components: Components, idp: IdpConf
 function pendingLoginsToDrop(header: string | undefined, prefix: string): string[] {
   const pending = cookieNamesWithPrefix(header, prefix);
   return pending.length >= MAX_PENDING_LOGINS ? pending : [];
+}
+
+export function storeUnavailable(): SlussError {
+  return new SlussError(
+    'ERR_STORE_UNAVAILABLE',
+    'Sign-in is briefly unavailable. Please try again in a moment.',
+  );
 }

@@ -23,7 +23,7 @@ import { LOGIN_TTL_SECONDS, transactionCookieName } from '../sessions/login-tran
 import { userKeyOf } from '../sessions/revocations.ts';
 import { STORE_KEYS } from '../store/store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
-import { loginPath, transactionCookieAttributes } from './login.ts';
+import { loginPath, storeUnavailable, transactionCookieAttributes } from './login.ts';
 import { failLogin } from './login-failure.ts';
 import { openSession } from './open-session.ts';
 
@@ -94,7 +94,16 @@ export async function handleSamlAcs(
     );
     return;
   }
-  if (solicited && !(await components.store.addOnce(STORE_KEYS.oidcState(relayState), LOGIN_TTL_SECONDS))) {
+  const firstUse = solicited
+    ? await components.store
+        .addOnce(STORE_KEYS.oidcState(relayState), LOGIN_TTL_SECONDS)
+        .catch(() => undefined)
+    : true;
+  if (firstUse === undefined) {
+    failLogin(components, req, res, tenant, sp.idp, storeUnavailable(), clearTxn);
+    return;
+  }
+  if (!firstUse) {
     failLogin(
       components,
       req,

@@ -82,6 +82,8 @@ export interface StackOptions {
   readonly extraTenants?: Record<string, Record<string, unknown>>;
   /** Further sluss.yaml keys (e.g. `{ defaultTenant: 'acme' }`). */
   readonly global?: Record<string, unknown>;
+  /** The store block of sluss.yaml (default: memory). */
+  readonly store?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -147,7 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     idp: options.idp ?? {},
     tenant: options.tenant ?? {},
     extraTenants: options.extraTenants ?? {},
-    global: options.global ?? {},
+    global: { store: options.store ?? { type: 'memory' }, ...options.global },
   });
 
   const logs = new LogSink();
