@@ -10,6 +10,8 @@ import type { IdentityHeaders } from './identity/identity-headers.ts';
 import type { KeyRing } from './identity/signing-keys.ts';
 import type { Audit } from './observability/audit.ts';
 import type { Metrics } from './observability/metrics.ts';
+import type { ScimRateLimiter } from './routes/scim.ts';
+import type { Directory } from './scim/directory.ts';
 import type { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionReader } from './sessions/reader.ts';
 import type { SessionRefresher } from './sessions/refresh.ts';
@@ -32,6 +34,9 @@ export interface Components {
   readonly revocations: StoreRevocationView;
   readonly store: SharedStore;
   readonly sessionData: SessionDataStore;
+  /** The SCIM directory (users and groups pushed by IdPs), shared by all tenants. */
+  readonly directory: Directory;
+  readonly scimRateLimiter: ScimRateLimiter;
   readonly refresher: SessionRefresher;
   readonly identityHeaders: IdentityHeaders;
   readonly keys: KeyRing;

@@ -5,6 +5,7 @@
  *   sluss check-config DIR          validate a config directory (exit 1 on any problem)
  *   sluss demo                      demo IdP + demo app + sluss on loopback (npm start)
  *   sluss keys generate             print a new ES256 signing key (PKCS#8 PEM)
+ *   sluss scim-token                print a new SCIM bearer token once, and the hash for config
  *   sluss docs-config [DIR]         regenerate docs/configuration.md and the JSON Schema
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -20,6 +21,7 @@ const USAGE = `usage:
   sluss check-config DIR
   sluss demo
   sluss keys generate
+  sluss scim-token
   sluss docs-config [OUT_DIR]
 `;
 
@@ -42,6 +44,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'demo':
       return demo();
+    case 'scim-token': {
+      const { generateScimToken } = await import('./scim/token.ts');
+      const { token, hash } = generateScimToken();
+      process.stdout.write(
+        `SCIM bearer token (shown once; give it to the IdP's provisioning settings):\n  ${token}\n` +
+          `Its hash (put it in tenants/<prefix>.yaml under scim.tokenHashes; sluss stores only this):\n  ${hash}\n`,
+      );
+      return 0;
+    }
     case 'keys':
       if (rest[0] !== 'generate') return usage();
       process.stdout.write(

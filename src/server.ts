@@ -37,7 +37,9 @@ import { rejectUpgrade, WebsocketForwarder } from './proxy/websocket.ts';
 import { denyAccess } from './routes/access-denied.ts';
 import { handleAdminRequest } from './routes/admin.ts';
 import { loginRedirectFor } from './routes/login.ts';
+import { ScimRateLimiter } from './routes/scim.ts';
 import { handleSlussRoute, sendJwks } from './routes/sluss-routes.ts';
+import { runRetention } from './scim/deletion.ts';
 import { idleState, needsReauthentication } from './sessions/lifetime.ts';
 import { LoginTransactions } from './sessions/login-transaction.ts';
 import type { SessionLookup } from './sessions/reader.ts';
@@ -47,7 +49,7 @@ import { CookieSealer } from './sessions/sealed-cookie.ts';
 import type { Session } from './sessions/session.ts';
 import { SessionCookies } from './sessions/session-cookie.ts';
 import { SessionDataStore } from './sessions/session-data.ts';
-import { createStore } from './store/create-store.ts';
+import { createDirectory, createStore } from './store/create-store.ts';
 import { StoreRevocationView } from './store/revocation-view.ts';
 import type { Tenant } from './tenancy/tenants.ts';
 import { brandingOf, isTenantAvailable, TenantRegistry } from './tenancy/tenants.ts';
@@ -128,6 +130,8 @@ export async function buildComponents(
     revocations,
     store,
     sessionData,
+    directory: await createDirectory(config.store, store),
+    scimRateLimiter: new ScimRateLimiter(),
     identityHeaders,
     refresher: new SessionRefresher({
       sessionData,
@@ -181,10 +185,14 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
     'sluss is listening',
   );
 
+  const retention = setInterval(() => void runScimRetention(components), SCIM_RETENTION_INTERVAL_MS);
+  retention.unref();
+
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       ready = false;
+      clearInterval(retention);
       log.info({ event: 'stopping' }, 'draining connections');
       await drain(publicServer, options.drainTimeoutMs ?? 10_000, () => pipeline.closeWebsockets());
       await Promise.all([pipeline.close(), closeServer(adminServer)]);
@@ -458,6 +466,35 @@ class RequestPipeline {
   async close(): Promise<void> {
     this.websockets.close();
     await this.forwarder.close();
+  }
+}
+
+const SCIM_RETENTION_INTERVAL_MS = 6 * 3600 * 1000;
+
+/** The SCIM delete option's second step: N days after marking, delete for good or anonymise. */
+async function runScimRetention(components: Components): Promise<void> {
+  for (const tenant of components.config.tenants) {
+    if (!tenant.scim || tenant.scim.deletion.then === 'nothing') continue;
+    const { mode, afterDays, then } = tenant.scim.deletion;
+    try {
+      const result = await runRetention(
+        components.directory,
+        tenant.prefix,
+        { mode, retention: { afterDays, action: then } },
+        components.clock.now(),
+      );
+      if (result.deleted.length + result.anonymised.length > 0) {
+        components.audit.record({
+          type: 'provisioning',
+          tenant: tenant.prefix,
+          change: 'retention',
+          deleted: result.deleted.length,
+          anonymised: result.anonymised.length,
+        });
+      }
+    } catch (error) {
+      components.log.error({ err: error, tenant: tenant.prefix }, 'SCIM retention failed');
+    }
   }
 }
 

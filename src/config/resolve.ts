@@ -146,6 +146,13 @@ function resolveTenant(
       problems.push({ file, path: `${at}.id`, message: `duplicate IdP id "${idp.id}"` });
     idps.push(idp);
   });
+  if (data.scim?.idp !== undefined && !idps.some((idp) => idp.id === data.scim?.idp)) {
+    problems.push({
+      file,
+      path: 'scim.idp',
+      message: `names no IdP of this tenant (have: ${idps.map((idp) => idp.id).join(', ')})`,
+    });
+  }
   if (idps.length > 0 && !idps.some((idp) => idp.active)) {
     problems.push({ file, path: 'idps', message: 'has no active IdP: nobody could sign in' });
   }
@@ -163,6 +170,7 @@ function resolveTenant(
     notes: data.notes,
     domains: data.domains.map((domain) => domain.toLowerCase()),
     homeRealmDiscovery: data.homeRealmDiscovery,
+    scim: data.scim,
     policy: data.policy,
     userIdentifier: data.userIdentifier,
     branding: data.branding,

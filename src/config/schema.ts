@@ -567,6 +567,86 @@ const samlIdp = z.strictObject({
 
 export const idpSchema = z.discriminatedUnion('type', [oidcIdp, samlIdp]);
 
+/** SCIM 2.0 provisioning of one tenant (the IdP pushes users and groups to sluss). */
+const scimSchema = z
+  .strictObject({
+    tokenHashes: z
+      .array(
+        z
+          .string()
+          .regex(/^sha256:[0-9a-f]{64}$/, 'must be a hash printed by `sluss scim-token` (sha256:<64 hex>)'),
+      )
+      .min(1, 'must list at least one token hash')
+      .meta({
+        description:
+          'Hashes of the bearer tokens the IdP uses (`sluss scim-token` prints a token once and its hash).',
+      }),
+    idp: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          "The IdP the provisioned users belong to (for policy.idpCheck). Default: the tenant's first IdP.",
+      }),
+    idpUserIdAttribute: z.enum(['externalId', 'userName']).default('externalId').meta({
+      description:
+        'Which SCIM attribute holds the IdP user ID the login mapping finds (`idpUserId`): Entra sends the objectId as externalId; Okta its user id.',
+    }),
+    requireProvisioning: z
+      .boolean()
+      .default(false)
+      .meta({
+        description:
+          'Refuse logins of users the IdP has not provisioned (else they are created at first login: JIT).',
+      }),
+    deletion: z
+      .strictObject({
+        mode: z
+          .enum(['mark', 'delete', 'anonymise'])
+          .default('mark')
+          .meta({ description: 'What a SCIM DELETE does.' }),
+        afterDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(3650)
+          .default(30)
+          .meta({ description: 'Days after marking before `then` runs.' }),
+        then: z
+          .enum(['delete', 'anonymise', 'nothing'])
+          .default('nothing')
+          .meta({ description: 'What happens to marked users after `afterDays`.' }),
+      })
+      .default({ mode: 'mark', afterDays: 30, then: 'nothing' }),
+    limits: z
+      .strictObject({
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(1024 * 1024),
+        maxPageSize: z.number().int().min(1).max(1000).default(200),
+        maxMembersPerRequest: z.number().int().min(1).max(100_000).default(1000),
+        requestsPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(600)
+          .meta({ description: 'Per token; more gets 429.' }),
+      })
+      .default({
+        maxBodyBytes: 1024 * 1024,
+        maxPageSize: 200,
+        maxMembersPerRequest: 1000,
+        requestsPerMinute: 600,
+      }),
+  })
+  .meta({
+    description: 'SCIM 2.0 at `/.sluss/scim/v2`: users and groups pushed by the IdP (Entra ID, Okta).',
+  });
+
 const isoDateTime = z
   .string()
   .regex(
@@ -633,6 +713,7 @@ export const tenantConfigSchema = z.strictObject({
     description:
       'What the app sees as the user (JWT `sub`, the user header): the stable IdP user ID (default; an email change never makes a new user) or the login name.',
   }),
+  scim: scimSchema.optional(),
   homeRealmDiscovery: z
     .boolean()
     .default(false)
@@ -690,3 +771,4 @@ export type OidcIdpConfigFile = z.infer<typeof oidcIdp>;
 export type SamlIdpConfigFile = z.infer<typeof samlIdp>;
 export type IdpConfigFile = z.infer<typeof idpSchema>;
 export type SamlServiceProviderFile = z.infer<typeof samlServiceProviderSchema>;
+export type ScimConfig = z.infer<typeof scimSchema>;

@@ -3,6 +3,7 @@
  * the file shape: URLs are parsed, header names lowercased, defaults applied,
  * secrets expanded. Nothing here is parsed again per request.
  */
+import type { ScimConfig } from './schema.ts';
 import type { AccessPolicyConfig, IdentityMappingConfig } from './schema-identity.ts';
 export interface ListenAddress {
   readonly host: string;
@@ -126,6 +127,8 @@ export interface TenantConfig {
   /** Further hosts (lowercase; `*.example.com` wildcards) that lead to this tenant. */
   readonly domains: readonly string[];
   readonly homeRealmDiscovery: boolean;
+  /** SCIM provisioning; undefined when the tenant has none. */
+  readonly scim: ScimConfig | undefined;
   readonly policy: AccessPolicyConfig;
   readonly userIdentifier: 'idpUserId' | 'login';
   readonly branding: {

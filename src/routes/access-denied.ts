@@ -17,7 +17,8 @@ import type { Tenant } from '../tenancy/tenants.ts';
 import { brandingOf } from '../tenancy/tenants.ts';
 
 export interface Denial {
-  readonly reason: DenyReason;
+  /** A policy reason, or the directory's: the user is deactivated/deleted, or was never provisioned. */
+  readonly reason: DenyReason | 'user-deactivated' | 'user-unknown';
   readonly detail?: string | undefined;
   readonly idp?: string | undefined;
   readonly sub?: string | undefined;

@@ -20,6 +20,7 @@ import type { StoredSessionData } from '../sessions/session-data.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 import { denyAccess } from './access-denied.ts';
 import { failLogin } from './login-failure.ts';
+import { consultDirectory } from './provisioning.ts';
 
 export interface NewLogin {
   readonly idp: IdpConfig;
@@ -48,7 +49,7 @@ export async function openSession(
 ): Promise<void> {
   let login = newLogin;
   const now = epochSeconds(components.clock);
-  const admitted = admit(components, req, res, tenant, login);
+  const admitted = await admit(components, req, res, tenant, login);
   if (!admitted) return;
   login = { ...login, identity: admitted };
   const notAfter = sessionNotAfter(tenant, login);
@@ -144,13 +145,13 @@ function sessionNotAfter(tenant: Tenant, login: NewLogin): number | undefined {
  * or undefined when the response has been written (denied, or sent back to
  * the IdP once for a step-up to MFA).
  */
-function admit(
+async function admit(
   components: Components,
   req: IncomingMessage,
   res: ServerResponse,
   tenant: Tenant,
   login: NewLogin,
-): Identity | undefined {
+): Promise<Identity | undefined> {
   const mapping = tenant.mappings.get(login.idp.id);
   const mapped = mapping
     ? applyMapping(login.identity, login.claims, mapping, tenant.config.userIdentifier)
@@ -167,7 +168,19 @@ function admit(
     );
     return undefined;
   }
-  const identity = mapped.identity;
+  const verdict = await consultDirectory(components, tenant, mapped.identity);
+  if (!verdict.allow) {
+    denyAccess(
+      components,
+      req,
+      res,
+      tenant,
+      { ...base, reason: verdict.reason, detail: verdict.detail },
+      login.setCookies,
+    );
+    return undefined;
+  }
+  const identity = verdict.identity;
   const decision = evaluateLogin(
     {
       ...(identity.email ? { email: identity.email } : {}),
@@ -176,7 +189,7 @@ function admit(
       groupsOverage: identity.groupsOverage === true,
     },
     tenant.policy,
-    { idpId: login.idp.id },
+    { idpId: login.idp.id, ...(verdict.expectedIdp ? { expectedIdp: verdict.expectedIdp } : {}) },
   );
   if (decision.allow) return identity;
   const stepUp = `${PATHS.login}?idp=${encodeURIComponent(login.idp.id)}&reauth=1&mfa=1&rd=${encodeURIComponent(login.returnTo)}`;

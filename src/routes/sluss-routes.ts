@@ -13,6 +13,7 @@ import { handleCallback } from './callback.ts';
 import { handleLogin } from './login.ts';
 import { handleLoggedOut, handleLogout } from './logout.ts';
 import { handleSamlAcs, handleSamlMetadata, handleSamlSlo } from './saml.ts';
+import { handleScimRoute, SCIM_ROOT } from './scim.ts';
 
 const JWKS_MAX_AGE_SECONDS = 300;
 
@@ -54,6 +55,9 @@ export async function handleSlussRoute(
       if (isRead) return sendJwks(components, res);
       break;
     default:
+      if (url.pathname === SCIM_ROOT || url.pathname.startsWith(`${SCIM_ROOT}/`)) {
+        return handleScimRoute(components, req, res, tenant, url);
+      }
       replyError(req, res, components.log, new SlussError('ERR_NOT_FOUND', 'There is nothing here.'));
       return;
   }

@@ -24,6 +24,22 @@ export function userKeyOf(session: { tenant: string; identity: { issuer: string;
   return `${session.tenant}\n${session.identity.issuer}\n${session.identity.sub}`;
 }
 
+/** The same user as the directory knows them (SCIM): by stable IdP user ID, and by login name. */
+export function directoryUserKeys(
+  tenant: string,
+  user: { idpUserId?: string | undefined; login?: string | undefined },
+): string[] {
+  const keys: string[] = [];
+  if (user.idpUserId) keys.push(`${tenant}\nidp-user\n${user.idpUserId}`);
+  if (user.login) keys.push(`${tenant}\nlogin\n${user.login.toLowerCase()}`);
+  return keys;
+}
+
+/** Every key a session's user can be revoked by: the protocol subject, the IdP user ID, the login. */
+export function userKeysOf(session: Session): string[] {
+  return [userKeyOf(session), ...directoryUserKeys(session.tenant, session.identity)];
+}
+
 const SWEEP_EVERY = 1024;
 
 export class MemoryRevocations implements RevocationView {
@@ -39,8 +55,10 @@ export class MemoryRevocations implements RevocationView {
   isRevoked(session: Session): boolean {
     if (this.sessions.size > 0 && this.sessions.has(session.sid)) return true;
     if (this.users.size === 0) return false;
-    const user = this.users.get(userKeyOf(session));
-    return user !== undefined && session.iat <= user.before;
+    return userKeysOf(session).some((key) => {
+      const user = this.users.get(key);
+      return user !== undefined && session.iat <= user.before;
+    });
   }
 
   revoke(sid: string, untilEpochSeconds: number): void {

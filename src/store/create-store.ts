@@ -5,6 +5,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { SlussConfig } from '../config/types.ts';
+import type { Directory } from '../scim/directory.ts';
+import { MemoryDirectory } from '../scim/directory.ts';
 import { MemoryStore } from './memory-store.ts';
 import { RedisStore } from './redis-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
@@ -35,4 +37,12 @@ export async function createStore(
       return store;
     }
   }
+}
+
+/** The SCIM directory on the same backend as the store (memory until the SQLite/Redis directories are wired). */
+export async function createDirectory(
+  _config: SlussConfig['store'],
+  _store: SharedStore,
+): Promise<Directory> {
+  return new MemoryDirectory();
 }

@@ -13,7 +13,7 @@
 import type { Clock } from '../clock.ts';
 import { epochSeconds } from '../clock.ts';
 import type { RevocationView } from '../sessions/revocations.ts';
-import { userKeyOf } from '../sessions/revocations.ts';
+import { userKeysOf } from '../sessions/revocations.ts';
 import type { Session } from '../sessions/session.ts';
 import type { RevocationBus, RevocationEvent } from './revocation-bus.ts';
 
@@ -108,8 +108,12 @@ export class StoreRevocationView implements RevocationView {
     }
     if (this.sessions.size > 0 && this.sessions.has(session.sid)) return true;
     if (this.users.size === 0) return false;
-    const user = this.users.get(userKeyOf(session));
-    return user !== undefined && session.iat <= user.before;
+    // By protocol subject, IdP user ID and login: SCIM knows users by the latter two.
+    for (const key of userKeysOf(session)) {
+      const user = this.users.get(key);
+      if (user !== undefined && session.iat <= user.before) return true;
+    }
+    return false;
   }
 
   revoke(sid: string, untilEpochSeconds: number): void {

@@ -24,6 +24,7 @@ function tenant(prefix: string, publicOrigin: string, extra: Partial<TenantConfi
     errorRedirectUrl: undefined,
     policy: DEFAULT_ACCESS_POLICY,
     userIdentifier: 'idpUserId',
+    scim: undefined,
     source: `tenants/${prefix}.yaml`,
     ...extra,
   };
