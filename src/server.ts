@@ -49,6 +49,7 @@ import { CookieSealer } from './sessions/sealed-cookie.ts';
 import type { Session } from './sessions/session.ts';
 import { SessionCookies } from './sessions/session-cookie.ts';
 import { SessionDataStore } from './sessions/session-data.ts';
+import type { ClosableDirectory } from './store/create-store.ts';
 import { createDirectory, createStore } from './store/create-store.ts';
 import { StoreRevocationView } from './store/revocation-view.ts';
 import type { Tenant } from './tenancy/tenants.ts';
@@ -130,7 +131,7 @@ export async function buildComponents(
     revocations,
     store,
     sessionData,
-    directory: await createDirectory(config.store, store),
+    directory: await createDirectory(config.store, log),
     scimRateLimiter: new ScimRateLimiter(),
     identityHeaders,
     refresher: new SessionRefresher({
@@ -198,6 +199,7 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
       await Promise.all([pipeline.close(), closeServer(adminServer)]);
       await components.revocations.stop();
       await components.store.close();
+      await (components.directory as ClosableDirectory).close?.();
       log.info({ event: 'stopped' }, 'sluss stopped');
     })();
     return closing;

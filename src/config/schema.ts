@@ -581,24 +581,18 @@ const scimSchema = z
         description:
           'Hashes of the bearer tokens the IdP uses (`sluss scim-token` prints a token once and its hash).',
       }),
-    idp: z
-      .string()
-      .optional()
-      .meta({
-        description:
-          "The IdP the provisioned users belong to (for policy.idpCheck). Default: the tenant's first IdP.",
-      }),
+    idp: z.string().optional().meta({
+      description:
+        "The IdP the provisioned users belong to (for policy.idpCheck). Default: the tenant's first IdP.",
+    }),
     idpUserIdAttribute: z.enum(['externalId', 'userName']).default('externalId').meta({
       description:
         'Which SCIM attribute holds the IdP user ID the login mapping finds (`idpUserId`): Entra sends the objectId as externalId; Okta its user id.',
     }),
-    requireProvisioning: z
-      .boolean()
-      .default(false)
-      .meta({
-        description:
-          'Refuse logins of users the IdP has not provisioned (else they are created at first login: JIT).',
-      }),
+    requireProvisioning: z.boolean().default(false).meta({
+      description:
+        'Refuse logins of users the IdP has not provisioned (else they are created at first login: JIT).',
+    }),
     deletion: z
       .strictObject({
         mode: z

@@ -7,6 +7,8 @@ import type { Clock } from '../clock.ts';
 import type { SlussConfig } from '../config/types.ts';
 import type { Directory } from '../scim/directory.ts';
 import { MemoryDirectory } from '../scim/directory.ts';
+import { RedisDirectory } from '../scim/directory-redis.ts';
+import { SqliteDirectory } from '../scim/directory-sqlite.ts';
 import { MemoryStore } from './memory-store.ts';
 import { RedisStore } from './redis-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
@@ -39,10 +41,22 @@ export async function createStore(
   }
 }
 
-/** The SCIM directory on the same backend as the store (memory until the SQLite/Redis directories are wired). */
-export async function createDirectory(
-  _config: SlussConfig['store'],
-  _store: SharedStore,
-): Promise<Directory> {
-  return new MemoryDirectory();
+/** A directory that holds a connection or a file. */
+export type ClosableDirectory = Directory & { close?(): Promise<void> };
+
+/** The SCIM directory on the same backend as the store: the SQLite file (own tables), or Redis (own connection). */
+export async function createDirectory(config: SlussConfig['store'], log: Logger): Promise<ClosableDirectory> {
+  switch (config.type) {
+    case 'memory':
+      return new MemoryDirectory();
+    case 'sqlite':
+      return new SqliteDirectory({ path: config.path });
+    case 'redis':
+      return new RedisDirectory({
+        url: config.url ?? '',
+        keyPrefix: config.keyPrefix,
+        onError: (error: Error) =>
+          log.warn({ err: error, event: 'directory_error' }, 'redis directory connection problem'),
+      });
+  }
 }

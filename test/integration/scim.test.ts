@@ -185,6 +185,12 @@ describe('SCIM over HTTP, with logins that consult the directory', () => {
 
     const again = await stack.login();
     expect(again.response.status).toBe(403);
+    // Both replicas read one directory (Redis): the other one sees the deactivated user too.
+    const viaReplica = await request(`${replica.publicUrl}/.sluss/scim/v2/Users/${aliceId}`, {
+      headers: { authorization: `Bearer ${token}`, host: new URL(stack.publicUrl).host },
+    });
+    expect(viaReplica.statusCode).toBe(200);
+    expect(await viaReplica.body.json()).toMatchObject({ userName: 'alice', active: false });
     const audit = stack.audit.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(audit).toContainEqual(
       expect.objectContaining({ event: 'provisioning', change: 'user-deactivated' }),
@@ -193,6 +199,40 @@ describe('SCIM over HTTP, with logins that consult the directory', () => {
       expect.objectContaining({ event: 'session_revoked', reason: 'scim-deactivated' }),
     );
     expect(audit).toContainEqual(expect.objectContaining({ event: 'denied', reason: 'user-deactivated' }));
+  });
+});
+
+describe('the embedded store', () => {
+  it('keeps provisioned users across a restart', async () => {
+    const { token, hash } = generateScimToken();
+    const stack = await startStack({
+      store: { type: 'sqlite', path: 'data/sluss.db' },
+      tenant: { scim: { tokenHashes: [hash] } },
+    });
+    try {
+      const aliceId = await createAlice(scimClient(stack.publicUrl, token));
+      await stack.sluss?.close();
+      const config = loadConfig(stack.configDir);
+      const restarted = await startSluss({
+        config: {
+          ...config,
+          listen: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
+        },
+        logger: createLogger({ level: 'warn', destination: new LogSink() }),
+        auditDestination: new LogSink(),
+      });
+      try {
+        const response = await request(`${restarted.publicUrl}/.sluss/scim/v2/Users/${aliceId}`, {
+          headers: { authorization: `Bearer ${token}`, host: new URL(stack.publicUrl).host },
+        });
+        expect(response.statusCode).toBe(200);
+        expect(await response.body.json()).toMatchObject({ id: aliceId, userName: 'alice', active: true });
+      } finally {
+        await restarted.close();
+      }
+    } finally {
+      await stack.close();
+    }
   });
 });
 

@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   DEFAULT_DELETION_POLICY,
   type DeletionPolicy,
   type RetentionEvent,
   runRetention,
 } from '../../src/scim/deletion.ts';
-import { expectError, GROUP, scimClient, USER } from './scim-client.ts';
+import { describeEachDirectory } from './directory-contract.ts';
+import { expectError, GROUP, type scimClient, USER } from './scim-client.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const person = {
@@ -19,8 +20,11 @@ const person = {
   'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: '42', department: 'HR' },
 };
 
-async function setup(mode?: 'mark' | 'delete' | 'anonymise') {
-  const client = scimClient(mode ? { deletion: mode } : {});
+type Mode = 'mark' | 'delete' | 'anonymise';
+type ScimClient = typeof scimClient;
+
+async function setupWith(newClient: ScimClient, mode?: Mode) {
+  const client = newClient(mode ? { deletion: mode } : {});
   const { body: user } = await client.call('POST', '/Users', person);
   const { body: group } = await client.call('POST', '/Groups', {
     schemas: [GROUP],
@@ -32,7 +36,8 @@ async function setup(mode?: 'mark' | 'delete' | 'anonymise') {
   return { ...client, user, group };
 }
 
-describe('the delete option', () => {
+describeEachDirectory('the delete option', ({ scimClient }) => {
+  const setup = (mode?: Mode) => setupWith(scimClient, mode);
   it('mark (default): kept inactive with deletedAt, hidden, out of groups, reported', async () => {
     const { call, directory, tenant, user, group, events } = await setup();
     expect(DEFAULT_DELETION_POLICY.mode).toBe('mark');
@@ -104,7 +109,8 @@ describe('the delete option', () => {
   });
 });
 
-describe('runRetention', () => {
+describeEachDirectory('runRetention', ({ scimClient }) => {
+  const setup = (mode?: Mode) => setupWith(scimClient, mode);
   const policy = (action: DeletionPolicy['retention']['action'], afterDays = 30): DeletionPolicy => ({
     mode: 'mark',
     retention: { afterDays, action },

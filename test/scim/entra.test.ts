@@ -3,17 +3,9 @@
  * provisioning for a SCIM endpoint", request/response examples), with Entra's dialect:
  * capitalised ops, string booleans, `excludedAttributes=members`, PATCH-based updates.
  */
-import { describe, expect, it } from 'vitest';
-import {
-  BASE,
-  ENTERPRISE,
-  expectMeta,
-  GROUP,
-  LIST_SCHEMA,
-  patchOf,
-  scimClient,
-  USER,
-} from './scim-client.ts';
+import { expect, it } from 'vitest';
+import { describeEachDirectory } from './directory-contract.ts';
+import { BASE, ENTERPRISE, expectMeta, GROUP, LIST_SCHEMA, patchOf, USER } from './scim-client.ts';
 
 const entraUser = {
   schemas: [USER, ENTERPRISE],
@@ -28,7 +20,7 @@ const entraUser = {
   roles: [],
 };
 
-describe('Entra ID provisioning sequence', () => {
+describeEachDirectory('Entra ID provisioning sequence', ({ scimClient }) => {
   it('test connection: a filter for a random userName answers an empty list', async () => {
     const { call } = scimClient();
     const reply = await call('GET', '/Users?filter=userName eq "d2b5b1a4-0b0f-4c8e-9f4e-1d3c2b1a0f9e"');

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../src/scim/directory.ts';
 import { errorBody, unauthorized } from '../../src/scim/errors.ts';
 import { handleScimRequest } from '../../src/scim/handler.ts';
+import { describeEachDirectory } from './directory-contract.ts';
 import {
   BASE,
   ENTERPRISE,
@@ -15,7 +16,7 @@ import {
   USER,
 } from './scim-client.ts';
 
-describe('SCIM errors', () => {
+describeEachDirectory('SCIM errors', ({ scimClient }) => {
   it('409 uniqueness for a duplicate userName in any case, on POST, PUT and PATCH', async () => {
     const { call } = scimClient();
     const { body: a } = await call('POST', '/Users', { schemas: [USER], userName: 'Alice@Example.com' });

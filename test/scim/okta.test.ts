@@ -3,8 +3,9 @@
  * `userName eq` with `startIndex=1&count=100`, POST with password and empty groups, PUT-based
  * updates and `active: false`, groups by POST and PATCH.
  */
-import { describe, expect, it } from 'vitest';
-import { expectMeta, GROUP, LIST_SCHEMA, patchOf, scimClient, USER } from './scim-client.ts';
+import { expect, it } from 'vitest';
+import { describeEachDirectory } from './directory-contract.ts';
+import { expectMeta, GROUP, LIST_SCHEMA, patchOf, USER } from './scim-client.ts';
 
 const oktaUser = {
   schemas: [USER],
@@ -19,7 +20,7 @@ const oktaUser = {
   active: true,
 };
 
-describe('Okta provisioning sequence', () => {
+describeEachDirectory('Okta provisioning sequence', ({ scimClient }) => {
   it('user: lookup → POST → GET → PUT update → PUT active=false → PATCH reactivate → DELETE', async () => {
     const { call, events, clock } = scimClient();
     const lookup = '/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100';
@@ -216,7 +217,7 @@ describe('Okta provisioning sequence', () => {
   });
 });
 
-describe('concurrent membership updates', () => {
+describeEachDirectory('concurrent membership updates', ({ scimClient }) => {
   it('parallel PATCHes to one group lose no member (optimistic concurrency, retried)', async () => {
     const { call } = scimClient();
     const ids: string[] = [];
