@@ -182,7 +182,17 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
   const publicUrl = urlOf(publicServer);
   const adminUrl = urlOf(adminServer);
   log.info(
-    { event: 'started', public: publicUrl, admin: adminUrl, tenants: config.tenants.length },
+    {
+      event: 'started',
+      public: publicUrl,
+      admin: adminUrl,
+      store: config.store.type,
+      tenants: config.tenants.map((tenant) => ({
+        prefix: tenant.prefix,
+        version: tenant.version,
+        active: tenant.active,
+      })),
+    },
     'sluss is listening',
   );
 

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 
 const REFERENCE = /\$\$\{|\$\{([a-z]+):([^}]*)\}/g;
-const MAX_SECRET_FILE_BYTES = 64 * 1024;
+/** Keys, certificates and logos (data URIs up to the schema's 96 KiB) fit well below this. */
+const MAX_SECRET_FILE_BYTES = 128 * 1024;
 
 export interface SecretContext {
   readonly configDir: string;

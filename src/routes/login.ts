@@ -86,7 +86,7 @@ export async function handleLogin(
   const active = activeIdps(tenant);
   let idpId: string | undefined;
   if (requested !== null) idpId = requested;
-  else if (email !== null) {
+  else if (email !== null && tenant.config.homeRealmDiscovery) {
     idpId = idpForEmail(tenant, email)?.id;
     if (!idpId) {
       showChooser(components, req, res, tenant, returnTo, 'unknown-domain');

@@ -133,6 +133,10 @@ export async function handleSamlAcs(
   let identity: ReturnType<typeof identityFromOidcClaims>;
   try {
     identity = identityFromOidcClaims(result.claims, { source: 'acr', acrValues: sp.idp.mfaAuthnContexts });
+    // MFA from the AuthnContextClassRef, or from the methods Entra ID / AD FS list (authnmethodsreferences).
+    if (!identity.mfa && identity.amr?.some((method) => sp.idp.mfaAuthnContexts.includes(method))) {
+      identity = { ...identity, mfa: true };
+    }
   } catch (error) {
     failLogin(components, req, res, tenant, sp.idp, error as SlussError, clearTxn);
     return;

@@ -295,6 +295,22 @@ describe('SAML SP-initiated login (IdP from its metadata URL)', () => {
     expect(response.headers.get('location')).toBe('/echo/protected');
   });
 
+  it('refuses an SHA-1 signature hidden inside an encrypted assertion', async () => {
+    s.idp.options.encryptAssertion = true;
+    s.idp.options.signResponse = false;
+    s.idp.options.signatureAlgorithm = 'rsa-sha1';
+    try {
+      const refused = await refusedLogin(s);
+      expect(refused.status).toBe(400);
+      expect(refused.error).toBe('ERR_SAML_RESPONSE_INVALID');
+      expect(refused.log).toContain('SHA-1');
+    } finally {
+      s.idp.options.encryptAssertion = false;
+      s.idp.options.signResponse = true;
+      s.idp.options.signatureAlgorithm = 'rsa-sha256';
+    }
+  });
+
   it('with signatureRequired "assertion" (the default), an unsigned assertion in a signed response is refused', async () => {
     s.idp.options.signResponse = false;
     await loginEcho(s); // assertion signed only: fine
@@ -386,6 +402,22 @@ describe('SAML SP-initiated login (IdP from its metadata URL)', () => {
     const { echo } = await loginEcho(s);
     expect(echo.headers['x-remote-groups']).toBe('g1,g2,g3,g4');
     expect((await identityOf(s, echo)).groups).toEqual(['g1', 'g2', 'g3', 'g4']);
+  });
+
+  it('marks MFA named in authnmethodsreferences (Entra ID, AD FS) as mfa', async () => {
+    s.idp.user = {
+      ...structuredClone(alice),
+      authnContextClassRef: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
+      attributes: {
+        ...structuredClone(alice).attributes,
+        'http://schemas.microsoft.com/claims/authnmethodsreferences': [
+          'http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password',
+          MFA,
+        ],
+      },
+    };
+    const { echo } = await loginEcho(s);
+    expect((await identityOf(s, echo)).mfa).toBe(true);
   });
 
   it('marks an MFA AuthnContextClassRef as mfa, a password-only one not', async () => {

@@ -11,7 +11,7 @@ import type { Clock } from '../../clock.ts';
 import type { SamlIdpConfig } from '../../config/types.ts';
 import { SlussError } from '../../errors.ts';
 import { matchesFingerprint, pemFromBase64 } from './certificates.ts';
-import { children, descendants, parseXml, SAML_NS, textOf } from './xml.ts';
+import { children, descendants, parseXml, SAML_NS, textOf, usesSha1 } from './xml.ts';
 
 const FETCH_TIMEOUT_MS = 10_000;
 const MAX_METADATA_BYTES = 1024 * 1024;
@@ -50,6 +50,9 @@ function signedMetadata(xml: string, document: Document, idp: SamlIdpConfig): st
     throw new Error(
       'metadata is not signed (one enveloped signature required when a signing key is configured)',
     );
+  if (!idp.allowSha1Signatures && usesSha1(signatures[0] as Element)) {
+    throw new Error('metadata is signed with SHA-1');
+  }
   const candidates =
     idp.signingCerts.length > 0
       ? [...idp.signingCerts]

@@ -10,6 +10,7 @@
  * Returns data or SlussErrors; never touches HTTP responses.
  */
 
+import { promisify } from 'node:util';
 import type { CacheProvider, Profile, SamlConfig } from '@node-saml/node-saml';
 import {
   generateServiceProviderMetadata,
@@ -17,6 +18,8 @@ import {
   SamlStatusError,
   ValidateInResponseTo,
 } from '@node-saml/node-saml';
+import { XMLSerializer } from '@xmldom/xmldom';
+import xmlenc from 'xml-encryption';
 import type { Clock } from '../../clock.ts';
 import { epochSeconds } from '../../clock.ts';
 import type { SamlIdpConfig, SamlServiceProviderConfig } from '../../config/types.ts';
@@ -25,7 +28,12 @@ import type { Store } from '../../store/store.ts';
 import { pinnedCertificatesIn } from './certificates.ts';
 import type { IdpDescriptor } from './idp-metadata.ts';
 import { IdpMetadataSource } from './idp-metadata.ts';
-import { children, decodePostedMessage, descendants, parseXml, refused, SAML_NS, textOf } from './xml.ts';
+import { children, decodePostedMessage, parseXml, refused, SAML_NS, textOf, usesSha1 } from './xml.ts';
+
+const decryptXml = promisify(
+  (xml: string, key: string, done: (error: Error | null, result?: string) => void) =>
+    xmlenc.decrypt(xml, { key }, done),
+) as (xml: string, key: string) => Promise<string>;
 
 /** How long an AuthnRequest (or LogoutRequest) may stay outstanding. */
 export const SAML_REQUEST_TTL_SECONDS = 600;
@@ -36,6 +44,9 @@ const NAME_ID_FORMATS = {
   transient: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
   unspecified: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
 } as const;
+
+/** Where Entra ID and AD FS list the authentication methods of a SAML login. */
+const AUTHN_METHODS_ATTRIBUTE = 'http://schemas.microsoft.com/claims/authnmethodsreferences';
 
 /** Attribute names the common IdPs use, first match wins (a configurable mapping comes later). */
 const ATTRIBUTE_NAMES = {
@@ -238,6 +249,7 @@ export class SamlServiceProvider {
     checkStatus(root);
     this.checkEnvelope(root, expectedRequestId);
     this.checkAlgorithms(document);
+    await this.checkEncryptedAlgorithms(root);
     const descriptor = await this.descriptor();
     // node-saml checks idpIssuer on logout messages only: the login Response's issuers are ours to check.
     const responseIssuer = children(root, SAML_NS.assertion, 'Issuer')[0];
@@ -265,18 +277,27 @@ export class SamlServiceProvider {
   /** SHA-1 signatures and digests are collision-prone: refused unless this IdP is allowed them. */
   private checkAlgorithms(document: Document): void {
     if (this.idp.allowSha1Signatures) return;
-    // Signature digests only: RSA-OAEP key transport also names a (harmless) SHA-1 DigestMethod.
-    const referenceDigests = descendants(document, SAML_NS.dsig, 'DigestMethod').filter(
-      (element) => (element.parentNode as Element | null)?.localName === 'Reference',
-    );
-    const methods = [...descendants(document, SAML_NS.dsig, 'SignatureMethod'), ...referenceDigests].map(
-      (element) => element.getAttribute('Algorithm') ?? '',
-    );
-    if (methods.some((algorithm) => /[#-]sha1$/i.test(algorithm))) {
+    if (usesSha1(document)) {
       throw refused(
         'The SAML response is signed with SHA-1, which this IdP is not allowed (allowSha1Signatures).',
       );
     }
+  }
+
+  /** The signature inside an encrypted assertion is only visible after decryption: check its algorithms too. */
+  private async checkEncryptedAlgorithms(root: Element): Promise<void> {
+    const encrypted = children(root, SAML_NS.assertion, 'EncryptedAssertion')[0];
+    const key = this.sp.encryptionKey;
+    if (!encrypted || !key || this.idp.allowSha1Signatures) return;
+    const data = children(encrypted, 'http://www.w3.org/2001/04/xmlenc#', 'EncryptedData')[0];
+    if (!data) return; // node-saml refuses it
+    let decrypted: string;
+    try {
+      decrypted = await decryptXml(new XMLSerializer().serializeToString(data as unknown as Node), key);
+    } catch {
+      return; // undecryptable: node-saml refuses it with its own message
+    }
+    this.checkAlgorithms(parseXml(decrypted));
   }
 
   /** Checks on the Response element node-saml leaves to us. */
@@ -385,6 +406,10 @@ export class SamlServiceProvider {
         : {}),
       groups: strings(pick(ATTRIBUTE_NAMES.groups)),
       ...(classRef ? { acr: classRef } : {}),
+      // Entra ID and AD FS name the methods used in this attribute (e.g. multipleauthn), not always in the class ref.
+      ...(strings(attributes[AUTHN_METHODS_ATTRIBUTE]).length > 0
+        ? { amr: strings(attributes[AUTHN_METHODS_ATTRIBUTE]) }
+        : {}),
       ...(epoch(authn?.$?.AuthnInstant) !== undefined ? { auth_time: epoch(authn?.$?.AuthnInstant) } : {}),
     };
     return {
@@ -529,6 +554,7 @@ function requireSignedLogoutMessage(
       .documentElement as unknown as Element;
     if (children(root, SAML_NS.dsig, 'Signature').length !== 1)
       throw refused('SAML logout messages must be signed.');
+    if (usesSha1(root)) throw refused('SAML logout messages must not be signed with SHA-1.');
     return;
   }
   const query = input.query ?? new URLSearchParams();

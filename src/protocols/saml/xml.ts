@@ -68,3 +68,13 @@ export function descendants(root: Element | Document, namespace: string, localNa
 export function textOf(element: Element): string {
   return (element.textContent ?? '').trim();
 }
+
+/** True when any signature in the tree uses RSA-SHA1 or a SHA-1 reference digest. */
+export function usesSha1(root: Element | Document): boolean {
+  const digests = descendants(root, SAML_NS.dsig, 'DigestMethod').filter(
+    (element) => (element.parentNode as Element | null)?.localName === 'Reference',
+  );
+  return [...descendants(root, SAML_NS.dsig, 'SignatureMethod'), ...digests].some((element) =>
+    /[#-]sha1$/i.test(element.getAttribute('Algorithm') ?? ''),
+  );
+}
