@@ -293,6 +293,8 @@ async function writeSlussBenchConfig(dir: string, upstreamUrl: string): Promise<
         'store:',
         '  type: sqlite',
         '  path: data/sluss.db',
+        'audit:',
+        '  destination: /dev/null',
         '',
       ].join('\n'),
     );
