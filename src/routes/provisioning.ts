@@ -85,11 +85,52 @@ export async function consultDirectory(
       detail: 'The user is deactivated or deleted in the directory.',
     };
   }
+  await followEmailChange(components, tenant, user, identity);
   const provisioned = (await components.directory.groupsOf(tenant.prefix, user.id))
     .map((group) => group.attributes.displayName)
     .filter((name): name is string => typeof name === 'string');
   const groups = [...new Set([...identity.groups, ...provisioned])];
   return { allow: true, identity: { ...identity, groups }, expectedIdp };
+}
+
+/**
+ * The IdP now reports another email for the same IdP user ID: the directory's
+ * user is updated in place (matched on the stable ID, so never a second user).
+ */
+async function followEmailChange(
+  components: Components,
+  tenant: Tenant,
+  user: StoredResource,
+  identity: Identity,
+): Promise<void> {
+  const emails = Array.isArray(user.attributes.emails)
+    ? (user.attributes.emails as { value?: unknown; primary?: unknown }[])
+    : [];
+  const current = emails.find((email) => email.primary === true)?.value ?? emails[0]?.value;
+  if (!identity.email || current === identity.email || identity.idpUserId === undefined) return;
+  const updated: StoredResource = {
+    ...user,
+    attributes: {
+      ...user.attributes,
+      emails: [{ value: identity.email, type: 'work', primary: true }],
+    } as StoredResource['attributes'],
+    lastModified: new Date(components.clock.now()).toISOString(),
+    version: user.version + 1,
+  };
+  try {
+    await components.directory.replace(tenant.prefix, updated, user.version);
+    components.audit.record({
+      type: 'provisioning',
+      tenant: tenant.prefix,
+      change: 'user-email-updated',
+      scimId: user.id,
+    });
+  } catch (error) {
+    components.log.debug(
+      { err: error, tenant: tenant.prefix },
+      'email update skipped (a concurrent write won)',
+    );
+  }
 }
 
 /** First login of a user the IdP has not provisioned: the same directory gets the user. */

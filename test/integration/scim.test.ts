@@ -8,6 +8,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loader.ts';
+import { DEMO_USERS } from '../../src/demo/oidc-provider.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { generateScimToken } from '../../src/scim/token.ts';
 import type { RunningSluss } from '../../src/server.ts';
@@ -250,6 +251,28 @@ describe('just-in-time provisioning', () => {
       expect((users.body.Resources as Record<string, unknown>[])[0]).toMatchObject({
         active: true,
         externalId: 'alice',
+      });
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('a changed email at the IdP updates the user, never creates a second one', async () => {
+    const { token, hash } = generateScimToken();
+    const users = DEMO_USERS.map((user) => ({ ...user }));
+    const stack = await startStack({ opOptions: { users }, tenant: { scim: { tokenHashes: [hash] } } });
+    try {
+      const scim = scimClient(stack.publicUrl, token);
+      expect((await stack.login()).response.status).toBe(200);
+      const alice = users.find((user) => user.sub === 'alice');
+      if (!alice) throw new Error('no alice');
+      alice.email = 'alice.andersson@example.com';
+      expect((await stack.login()).response.status).toBe(200);
+      const all = await scim.call('GET', '/Users');
+      expect(all.body.totalResults).toBe(1);
+      expect((all.body.Resources as Record<string, unknown>[])[0]).toMatchObject({
+        externalId: 'alice',
+        emails: [expect.objectContaining({ value: 'alice.andersson@example.com' })],
       });
     } finally {
       await stack.close();

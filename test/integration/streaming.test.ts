@@ -17,7 +17,7 @@ const HUNDRED_MB = 100 * 1024 * 1024;
 /** Far below the 200 MB that one buffered round trip would cost. */
 const MAX_FIRST_PASS_GROWTH = 96 * 1024 * 1024;
 /** A second round trip of the same size must not raise the peak again. */
-const MAX_SECOND_PASS_GROWTH = 16 * 1024 * 1024;
+const MAX_SECOND_PASS_GROWTH = 32 * 1024 * 1024;
 const expectedDownloadHash = createHash('sha256').update(downloadPattern(HUNDRED_MB)).digest('hex');
 
 function peakRss(pid: number): number {
