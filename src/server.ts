@@ -486,13 +486,13 @@ const SCIM_RETENTION_INTERVAL_MS = 6 * 3600 * 1000;
 /** The SCIM delete option's second step: N days after marking, delete for good or anonymise. */
 async function runScimRetention(components: Components): Promise<void> {
   for (const tenant of components.config.tenants) {
-    if (!tenant.scim || tenant.scim.deletion.then === 'nothing') continue;
-    const { mode, afterDays, then } = tenant.scim.deletion;
+    if (!tenant.scim || tenant.scim.deletion.afterwards === 'nothing') continue;
+    const { mode, afterDays, afterwards } = tenant.scim.deletion;
     try {
       const result = await runRetention(
         components.directory,
         tenant.prefix,
-        { mode, retention: { afterDays, action: then } },
+        { mode, retention: { afterDays, action: afterwards } },
         components.clock.now(),
       );
       if (result.deleted.length + result.anonymised.length > 0) {

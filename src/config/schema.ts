@@ -605,13 +605,13 @@ const scimSchema = z
           .min(1)
           .max(3650)
           .default(30)
-          .meta({ description: 'Days after marking before `then` runs.' }),
-        then: z
+          .meta({ description: 'Days after marking before `afterwards` runs.' }),
+        afterwards: z
           .enum(['delete', 'anonymise', 'nothing'])
           .default('nothing')
           .meta({ description: 'What happens to marked users after `afterDays`.' }),
       })
-      .default({ mode: 'mark', afterDays: 30, then: 'nothing' }),
+      .default({ mode: 'mark', afterDays: 30, afterwards: 'nothing' }),
     limits: z
       .strictObject({
         maxBodyBytes: z
