@@ -15,10 +15,9 @@ import { expireCookie, readCookie } from '../http/cookies.ts';
 import { readForm } from '../http/form-body.ts';
 import { identityFromOidcClaims } from '../identity/identity.ts';
 import type { CompletedLogin } from '../protocols/oidc/oidc-client.ts';
-import { LOGIN_TTL_SECONDS, transactionCookieName } from '../sessions/login-transaction.ts';
-import { STORE_KEYS } from '../store/store.ts';
+import { transactionCookieName } from '../sessions/login-transaction.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
-import { loginPath, storeUnavailable, transactionCookieAttributes } from './login.ts';
+import { loginPath, transactionCookieAttributes, useLoginOnce } from './login.ts';
 import { failLogin } from './login-failure.ts';
 import { openSession } from './open-session.ts';
 
@@ -98,23 +97,9 @@ export async function handleCallback(
   }
   // Single use, recorded in the store (shared by replicas once the store is): a copied transaction
   // cookie replayed with the callback is refused.
-  const firstUse = await components.store
-    .addOnce(STORE_KEYS.oidcState(state), LOGIN_TTL_SECONDS)
-    .catch(() => undefined);
-  if (firstUse === undefined) {
-    failLogin(components, req, res, tenant, rp.idp, storeUnavailable(), clearTxn);
-    return;
-  }
-  if (!firstUse) {
-    failLogin(
-      components,
-      req,
-      res,
-      tenant,
-      rp.idp,
-      new SlussError('ERR_LOGIN_EXPIRED', 'This sign-in was already used. Please sign in again.'),
-      clearTxn,
-    );
+  const used = await useLoginOnce(components, state);
+  if (used) {
+    failLogin(components, req, res, tenant, rp.idp, used, clearTxn);
     return;
   }
 

@@ -25,6 +25,7 @@ import {
   MAX_PENDING_LOGINS,
   transactionCookieName,
 } from '../sessions/login-transaction.ts';
+import { STORE_KEYS } from '../store/store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 import { failLogin } from './login-failure.ts';
 
@@ -234,4 +235,19 @@ export function storeUnavailable(): SlussError {
     'ERR_STORE_UNAVAILABLE',
     'Sign-in is briefly unavailable. Please try again in a moment.',
   );
+}
+
+/**
+ * Marks a login's state used, in the store (shared by replicas when the store
+ * is): a copied transaction cookie replayed with the callback is refused.
+ * Returns the error to answer with, or undefined for a first use.
+ */
+export async function useLoginOnce(components: Components, state: string): Promise<SlussError | undefined> {
+  const first = await components.store
+    .addOnce(STORE_KEYS.oidcState(state), LOGIN_TTL_SECONDS)
+    .catch(() => undefined);
+  if (first === undefined) return storeUnavailable();
+  return first
+    ? undefined
+    : new SlussError('ERR_LOGIN_EXPIRED', 'This sign-in was already used. Please sign in again.');
 }

@@ -19,11 +19,10 @@ import { identityFromOidcClaims } from '../identity/identity.ts';
 import { PATHS } from '../paths.ts';
 import type { SamlServiceProvider } from '../protocols/saml/saml-sp.ts';
 import { children, decodePostedMessage, parseXml, SAML_NS, textOf } from '../protocols/saml/xml.ts';
-import { LOGIN_TTL_SECONDS, transactionCookieName } from '../sessions/login-transaction.ts';
+import { transactionCookieName } from '../sessions/login-transaction.ts';
 import { userKeyOf } from '../sessions/revocations.ts';
-import { STORE_KEYS } from '../store/store.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
-import { loginPath, storeUnavailable, transactionCookieAttributes } from './login.ts';
+import { loginPath, transactionCookieAttributes, useLoginOnce } from './login.ts';
 import { failLogin } from './login-failure.ts';
 import { openSession } from './open-session.ts';
 
@@ -94,25 +93,9 @@ export async function handleSamlAcs(
     );
     return;
   }
-  const firstUse = solicited
-    ? await components.store
-        .addOnce(STORE_KEYS.oidcState(relayState), LOGIN_TTL_SECONDS)
-        .catch(() => undefined)
-    : true;
-  if (firstUse === undefined) {
-    failLogin(components, req, res, tenant, sp.idp, storeUnavailable(), clearTxn);
-    return;
-  }
-  if (!firstUse) {
-    failLogin(
-      components,
-      req,
-      res,
-      tenant,
-      sp.idp,
-      refusal('This sign-in was already used. Please sign in again.', 'ERR_LOGIN_EXPIRED'),
-      clearTxn,
-    );
+  const used = solicited ? await useLoginOnce(components, relayState) : undefined;
+  if (used) {
+    failLogin(components, req, res, tenant, sp.idp, used, clearTxn);
     return;
   }
   const landing = relayState.startsWith('/') ? safeReturnPath(relayState, tenant.publicOrigin, '') : '';
