@@ -456,9 +456,31 @@ class RequestPipeline {
         components.sessionCookies.read(req.headers.cookie),
         tenant.prefix,
       );
-      if (!('session' in lookup)) {
+      const idle = tenant.config.session.idleTimeoutSeconds;
+      const idleOut =
+        'session' in lookup &&
+        idle !== undefined &&
+        idleState(lookup.session, idle, epochSeconds(components.clock)) === 'idle';
+      if (!('session' in lookup) || idleOut) {
         components.metrics.requests.inc({ outcome: 'unauthenticated' });
         rejectUpgrade(socket, 401, 'ERR_UNAUTHENTICATED', 'Sign in first.');
+        return;
+      }
+      // Path rules hold for websockets too (an /admin socket needs what /admin pages need).
+      const decision =
+        tenant.policy.pathRules.length > 0
+          ? evaluateRequest(lookup.session.identity, tenant.policy, { url })
+          : undefined;
+      if (decision && !decision.allow) {
+        components.audit.record({
+          type: 'denied',
+          tenant: tenant.prefix,
+          idp: lookup.session.idp,
+          sub: lookup.session.identity.sub,
+          sid: lookup.session.sid,
+          reason: decision.reason,
+        });
+        rejectUpgrade(socket, 403, 'ERR_ACCESS_DENIED', 'Access denied.');
         return;
       }
       identity = await components.identityHeaders.forSession(lookup.session, tenant.publicOrigin);

@@ -7,6 +7,7 @@
  */
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { DEMO_USERS } from '../../src/demo/oidc-provider.ts';
 import { loginThroughOp } from '../support/browserless-login.ts';
 import type { Stack, StackOptions } from '../support/sluss-stack.ts';
@@ -107,6 +108,32 @@ describe('rules combined', () => {
     expect((await get(bob.jar, '/echo/ADMIN/users')).status).toBe(403);
     expect((await get(bob.jar, '/echo/public?next=/echo/admin')).status).toBe(200);
     expect((await get(bob.jar, '/echo/administrator')).status).toBe(200);
+  });
+});
+
+describe('path rules on websockets', () => {
+  function open(url: string, cookie: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers: { cookie } });
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('error', reject);
+    });
+  }
+
+  it('an upgrade to a ruled path needs the rule’s groups too', async () => {
+    const s = await withPolicy({ pathRules: [{ path: '/ws', groups: ['app-admins'] }] });
+    const alice = await s.login(ALICE);
+    const bob = await s.login(BOB);
+    const ws = s.publicUrl.replace('http', 'ws');
+    expect(await open(`${ws}/ws`, alice.jar.header(s.publicUrl) ?? '')).toBe(101);
+    expect(await open(`${ws}/ws`, bob.jar.header(s.publicUrl) ?? '')).toBe(403);
+    expect(audit(s)).toContainEqual(
+      expect.objectContaining({ event: 'denied', reason: 'path-not-allowed', sub: 'bob' }),
+    );
   });
 });
 
