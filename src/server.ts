@@ -19,6 +19,8 @@ import { SlussError, toSlussError } from './errors.ts';
 import { replyError } from './http/errors.ts';
 import { redirect, sendJson } from './http/reply.ts';
 import { isBrowserNavigation } from './http/request-kind.ts';
+import type { Identity } from './identity/identity.ts';
+import { applyMapping } from './identity/identity.ts';
 import type { HeaderPairs } from './identity/identity-headers.ts';
 import { IdentityHeaders } from './identity/identity-headers.ts';
 import { evaluateRequest } from './identity/policy.ts';
@@ -37,6 +39,7 @@ import { rejectUpgrade, WebsocketForwarder } from './proxy/websocket.ts';
 import { denyAccess } from './routes/access-denied.ts';
 import { handleAdminRequest } from './routes/admin.ts';
 import { loginRedirectFor } from './routes/login.ts';
+import { consultDirectory } from './routes/provisioning.ts';
 import { ScimRateLimiter } from './routes/scim.ts';
 import { handleSlussRoute, sendJwks } from './routes/sluss-routes.ts';
 import { runRetention } from './scim/deletion.ts';
@@ -173,7 +176,7 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   const adminServer = createServer((req, res) =>
-    handleAdminRequest(components, req, res, () => ready && components.revocations.health().ok),
+    handleAdminRequest(components, req, res, () => ready && storeWithinGrace(components)),
   );
 
   await listen(publicServer, config.listen.public);
@@ -198,12 +201,16 @@ export async function startSluss(options: StartOptions): Promise<RunningSluss> {
 
   const retention = setInterval(() => void runScimRetention(components), SCIM_RETENTION_INTERVAL_MS);
   retention.unref();
+  // A first run soon after start, so pods restarted more often than the interval still run it.
+  const firstRetention = setTimeout(() => void runScimRetention(components), 60_000);
+  firstRetention.unref();
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       ready = false;
       clearInterval(retention);
+      clearTimeout(firstRetention);
       log.info({ event: 'stopping' }, 'draining connections');
       await drain(publicServer, options.drainTimeoutMs ?? 10_000, () => pipeline.closeWebsockets());
       await Promise.all([pipeline.close(), closeServer(adminServer)]);
@@ -318,7 +325,9 @@ class RequestPipeline {
     let setCookies: readonly string[] | undefined;
     const rp = tenant.oidc.get(session.idp);
     if (rp?.idp.refresh.enabled && components.refresher.due(session, rp.idp.refresh.intervalSeconds)) {
-      const outcome = await components.refresher.refresh(session, rp, req.headers.cookie);
+      const outcome = await components.refresher.refresh(session, rp, req.headers.cookie, (base, claims) =>
+        remapIdentity(components, tenant, rp.idp.id, base, claims),
+      );
       if ('rejected' in outcome) {
         this.unauthenticated(req, res, tenant, outcome.rejected);
         return;
@@ -501,6 +510,32 @@ class RequestPipeline {
     this.websockets.close();
     await this.forwarder.close();
   }
+}
+
+/**
+ * Readiness follows the store's grace period: a pod that can still serve its
+ * sessions stays in the Service during a short store outage, and leaves it
+ * once it has to refuse everyone anyway.
+ */
+function storeWithinGrace(components: Components): boolean {
+  const health = components.revocations.health();
+  return health.ok || components.clock.now() - health.since < components.config.store.graceSeconds * 1000;
+}
+
+/** A refreshed identity gets the same mapping and directory treatment as a login's (mapped fields, groups). */
+async function remapIdentity(
+  components: Components,
+  tenant: Tenant,
+  idpId: string,
+  base: Identity,
+  claims: Readonly<Record<string, unknown>>,
+): Promise<Identity | undefined> {
+  const mapping = tenant.mappings.get(idpId);
+  if (!mapping) return base;
+  const mapped = applyMapping(base, claims, mapping, tenant.config.userIdentifier);
+  if (!mapped.ok) return undefined;
+  const verdict = await consultDirectory(components, tenant, mapped.identity);
+  return verdict.allow ? verdict.identity : undefined;
 }
 
 const SCIM_RETENTION_INTERVAL_MS = 6 * 3600 * 1000;

@@ -1,6 +1,6 @@
 /**
- * Config schemas for identity mapping (per IdP, or per tenant as the default for its
- * IdPs) and the tenant access policy. Validation compiles them, so a bad JSONPath or
+ * Config schemas for identity mapping (per IdP: `idps[].mapping`) and the tenant
+ * access policy (`policy`). Validation compiles them, so a bad JSONPath or
  * domain is a config error at load time, never a failed login.
  */
 import { z } from 'zod';

@@ -14,7 +14,7 @@ export function configWarnings(config: SlussConfig): string[] {
         tenant.session.maxAgeSeconds >= idp.sessionLengthSeconds
       ) {
         warnings.push(
-          `${tenant.source}: session.maxAgeSeconds (${tenant.session.maxAgeSeconds}) is not shorter than IdP "${idp.id}" sessionLengthSeconds (${idp.sessionLengthSeconds}): when the sluss session ends the IdP session may still be alive and sign the user in again silently; make sluss's shorter`,
+          `${tenant.source}: session.maxAgeSeconds (${tenant.session.maxAgeSeconds}) is not shorter than IdP "${idp.id}" sessionLengthSeconds (${idp.sessionLengthSeconds}): the sluss session can outlive the IdP's, so a user disabled or signed out at the IdP keeps access until sluss's session ends; make sluss's shorter`,
         );
       }
       if (idp.type === 'oidc' && idp.skipAtHashCheck) {
@@ -28,6 +28,11 @@ export function configWarnings(config: SlussConfig): string[] {
           `${where}: allowIdpInitiated is on: unsolicited responses cannot be bound to a browser (login CSRF)`,
         );
       }
+    }
+    if (tenant.policy.idpCheck === 'required' && !tenant.scim) {
+      warnings.push(
+        `${tenant.source}: policy.idpCheck is "required" but the tenant has no scim directory: every login will be denied (idp-mismatch)`,
+      );
     }
   }
   return warnings;

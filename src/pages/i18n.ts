@@ -23,6 +23,9 @@ const en = {
   'homeRealm.label': 'Work email address',
   'homeRealm.hint': "We'll take you to your organisation's sign-in page.",
   'homeRealm.submit': 'Continue',
+  'signedIn.title': 'Signed in',
+  'signedIn.heading': 'You are signed in',
+  'signedIn.body': 'Taking you to the application.',
   'homeRealm.unknownDomain':
     "We don't recognise that email domain. Check the address or choose a sign-in option above.",
 
@@ -120,6 +123,9 @@ const de: Messages = {
   'homeRealm.label': 'Geschäftliche E-Mail-Adresse',
   'homeRealm.hint': 'Wir leiten Sie zur Anmeldeseite Ihrer Organisation weiter.',
   'homeRealm.submit': 'Weiter',
+  'signedIn.title': 'Angemeldet',
+  'signedIn.heading': 'Sie sind angemeldet',
+  'signedIn.body': 'Sie werden zur Anwendung weitergeleitet.',
   'homeRealm.unknownDomain':
     'Diese E-Mail-Domain kennen wir nicht. Prüfen Sie die Adresse oder wählen Sie oben eine Anmeldeoption.',
 
@@ -219,6 +225,9 @@ const nl: Messages = {
   'homeRealm.label': 'Zakelijk e-mailadres',
   'homeRealm.hint': 'We sturen je door naar de inlogpagina van je organisatie.',
   'homeRealm.submit': 'Doorgaan',
+  'signedIn.title': 'Ingelogd',
+  'signedIn.heading': 'U bent ingelogd',
+  'signedIn.body': 'U wordt doorgestuurd naar de applicatie.',
   'homeRealm.unknownDomain':
     'Dit e-maildomein kennen we niet. Controleer het adres of kies hierboven een inlogoptie.',
 
@@ -315,6 +324,9 @@ const sv: Messages = {
   'homeRealm.label': 'E-postadress på jobbet',
   'homeRealm.hint': 'Vi skickar dig vidare till din organisations inloggningssida.',
   'homeRealm.submit': 'Fortsätt',
+  'signedIn.title': 'Inloggad',
+  'signedIn.heading': 'Du är inloggad',
+  'signedIn.body': 'Du skickas vidare till programmet.',
   'homeRealm.unknownDomain':
     'Vi känner inte igen den e-postdomänen. Kontrollera adressen eller välj ett inloggningsalternativ ovan.',
 

@@ -33,6 +33,8 @@ export interface PageContent {
   readonly lang?: string;
   /** Tenant title above the card and colours; default sluss's neutral look. */
   readonly branding?: Branding;
+  /** A same-origin path to move on to at once (meta refresh; no script needed). */
+  readonly refreshTo?: string;
 }
 
 function stylesheet(theme: Theme): string {
@@ -88,7 +90,7 @@ export function renderPage(page: PageContent): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
+<meta name="referrer" content="same-origin">${page.refreshTo ? `\n<meta http-equiv="refresh" content="0;url=${escapeHtml(page.refreshTo)}">` : ''}
 <meta name="robots" content="noindex">
 <title>${escapeHtml(title)}</title>
 <style>

@@ -213,6 +213,24 @@ ${actions(linkButton(input.loginHref, t(lang, 'action.signIn')))}`,
   });
 }
 
+/**
+ * The end of a login when session cookies are SameSite=Strict: the IdP's
+ * cross-site navigation would not carry them to the first page, so this
+ * same-origin page moves on (a meta refresh, and a link for the patient).
+ */
+export function signedInPage(input: { lang: Language; branding?: Branding; continueHref: string }): string {
+  const { lang } = input;
+  return renderPage({
+    lang,
+    ...withBranding(input.branding),
+    title: t(lang, 'signedIn.title'),
+    heading: t(lang, 'signedIn.heading'),
+    refreshTo: input.continueHref,
+    bodyHtml: `${paragraph(lang, 'signedIn.body')}
+${actions(linkButton(input.continueHref, t(lang, 'homeRealm.submit')))}`,
+  });
+}
+
 /** Shown when a logout did not come from sluss's own origin: one button that POSTs it. */
 export function logoutConfirmPageFor(input: LogoutConfirmPageInput): string {
   const { lang } = input;

@@ -10,14 +10,17 @@ import { epochSeconds } from '../clock.ts';
 import type { Components } from '../components.ts';
 import type { IdpConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
-import { redirect } from '../http/reply.ts';
+import { redirect, sendHtml } from '../http/reply.ts';
 import type { Identity } from '../identity/identity.ts';
 import { applyMapping } from '../identity/identity.ts';
 import { evaluateLogin } from '../identity/policy.ts';
+import { negotiateLanguage } from '../pages/i18n.ts';
+import { signedInPage } from '../pages/pages.ts';
 import { PATHS } from '../paths.ts';
 import { createSession } from '../sessions/session.ts';
 import type { StoredSessionData } from '../sessions/session-data.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
+import { brandingOf } from '../tenancy/tenants.ts';
 import { denyAccess } from './access-denied.ts';
 import { failLogin } from './login-failure.ts';
 import { consultDirectory } from './provisioning.ts';
@@ -123,6 +126,20 @@ export async function openSession(
     },
     'login succeeded',
   );
+  if (components.config.cookies.sameSite === 'strict') {
+    // A Strict cookie is not sent on the rest of the IdP's cross-site navigation: continue from our own origin.
+    sendHtml(
+      res,
+      200,
+      signedInPage({
+        lang: negotiateLanguage(req.headers['accept-language']),
+        branding: brandingOf(tenant),
+        continueHref: login.returnTo,
+      }),
+      [...login.setCookies, ...sessionCookies],
+    );
+    return;
+  }
   redirect(res, login.returnTo, [...login.setCookies, ...sessionCookies]);
 }
 

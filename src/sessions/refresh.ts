@@ -39,6 +39,12 @@ export interface RefreshingIdp {
   ): Promise<{ claims: Record<string, unknown> | undefined; refreshToken: string; idToken?: string }>;
 }
 
+/** Re-applies the tenant's mapping (and directory) to refreshed claims, as a login does. */
+export type Remap = (
+  base: Identity,
+  claims: Readonly<Record<string, unknown>>,
+) => Promise<Identity | undefined>;
+
 export type RefreshOutcome =
   | { readonly session: Session; readonly setCookies?: readonly string[] }
   | { readonly rejected: 'revoked' };
@@ -72,10 +78,17 @@ export class SessionRefresher {
   }
 
   /** Checks the session at its IdP; concurrent requests of one session share one check. */
-  refresh(session: Session, rp: RefreshingIdp, cookieHeader: string | undefined): Promise<RefreshOutcome> {
+  refresh(
+    session: Session,
+    rp: RefreshingIdp,
+    cookieHeader: string | undefined,
+    remap?: Remap,
+  ): Promise<RefreshOutcome> {
     const running = this.inFlight.get(session.sid);
     if (running) return running;
-    const attempt = this.check(session, rp, cookieHeader).finally(() => this.inFlight.delete(session.sid));
+    const attempt = this.check(session, rp, cookieHeader, remap).finally(() =>
+      this.inFlight.delete(session.sid),
+    );
     this.inFlight.set(session.sid, attempt);
     return attempt;
   }
@@ -84,6 +97,7 @@ export class SessionRefresher {
     session: Session,
     rp: RefreshingIdp,
     cookieHeader: string | undefined,
+    remap: Remap | undefined,
   ): Promise<RefreshOutcome> {
     const { deps } = this;
     const now = epochSeconds(deps.clock);
@@ -132,7 +146,9 @@ export class SessionRefresher {
     });
     this.checkedAt.set(session.sid, now);
     if (!result.claims) return { session };
-    const identity = withKnownAuthTime(identityFromOidcClaims(result.claims, rp.idp.mfa), session.identity);
+    const base = withKnownAuthTime(identityFromOidcClaims(result.claims, rp.idp.mfa), session.identity);
+    // The tenant's mapping and directory, as at login; when they cannot place the user now, keep the session's identity.
+    const identity = remap ? ((await remap(base, result.claims)) ?? session.identity) : base;
     if (sameIdentity(identity, session.identity)) return { session };
 
     const updated: Session = { ...session, identity };

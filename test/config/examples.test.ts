@@ -3,7 +3,7 @@
  * copied to a temp dir, the secret files it references are created there (a
  * fresh EC P-256 key for every PEM; for a `keys/x.pem` with a `keys/x.crt`
  * beside it, as SAML keys have, an RSA key and its self-signed certificate;
- * random strings for the rest), and the check must report the expected tenant
+ * a rediss:// URL for `secrets/*redis-url`; random strings for the rest), and the check must report the expected tenant
  * and IdP counts.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -30,6 +30,8 @@ const EXPECTED: Record<string, [number, number]> = {
   'saml-generic': [1, 2],
   // hr: the shared IdP; sales: the shared IdP and its own SAML IdP.
   'multi-tenant': [2, 3],
+  'replicas-redis': [1, 1],
+  'scim-entra': [1, 1],
 };
 
 /** Keys whose values are secrets: they must be `${file:...}` references, never literals. */
@@ -85,6 +87,9 @@ function stem(path: string): string {
 }
 
 function secretFor(path: string, pairs: ReadonlyMap<string, KeyPairWithCertificate>): string {
+  // A Redis URL carries its password, so examples keep it in a secret file.
+  if (path.endsWith('redis-url'))
+    return `rediss://:${randomBytes(16).toString('hex')}@redis.example:6380/0\n`;
   const pair = pairs.get(stem(path));
   if (pair) return path.endsWith('.crt') ? pair.certificatePem : pair.privateKeyPem;
   if (path.endsWith('.pem')) {
@@ -215,5 +220,29 @@ describe('config/examples', () => {
     expect(sales?.idps.map((idp) => idp.id)).toEqual(['contoso-entra', 'resellers']);
     expect(sales?.saml?.entityId).toBe('https://sales.contoso.example/.sluss/saml/metadata');
     expect(hr?.saml).toBeUndefined();
+  });
+  it('the scim-entra example provisions from Entra and enforces its policy', () => {
+    const config = loadConfig(materialise('scim-entra'), { env: {} });
+    const [tenant] = config.tenants;
+    expect(config.store.type).toBe('sqlite');
+    expect(tenant?.scim?.idpUserIdAttribute).toBe('externalId');
+    expect(tenant?.scim?.requireProvisioning).toBe(true);
+    expect(tenant?.scim?.tokenHashes).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
+    expect(tenant?.policy.groupWhitelist).toEqual({
+      active: true,
+      groups: ['Timesheets Users', 'Timesheets Admins'],
+    });
+    expect(tenant?.policy.mfaRequired).toBe(true);
+    expect(tenant?.session.reauthenticateAfterSeconds).toBe(43200);
+    const [entra] = tenant?.idps ?? [];
+    expect(entra?.mapping?.preset).toBe('entra');
+  });
+
+  it('the replicas-redis example shares state through Redis over TLS', () => {
+    const config = loadConfig(materialise('replicas-redis'), { env: {} });
+    expect(config.store.type).toBe('redis');
+    expect(config.store.url).toMatch(/^rediss:\/\//);
+    expect(config.store.keyPrefix).toBe('intranet:');
+    expect(config.store.graceSeconds).toBe(30);
   });
 });

@@ -700,6 +700,19 @@ describe('refresh tokens used while the session runs', () => {
     const later = await get(`${stack.publicUrl}/echo/later`, { cookie: jar.header(stack.publicUrl) ?? '' });
     expect(later.status).toBe(200);
     expect(JSON.parse(later.text)).toMatchObject({ headers: { 'x-remote-user': 'alice' } });
+    // The refreshed identity went through the tenant's mapping again: same user ID and login in the JWT.
+    const jwt =
+      (JSON.parse(later.text) as { headers: Record<string, string> }).headers['x-sluss-identity'] ?? '';
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
+    expect(claims).toMatchObject({
+      sub: 'alice',
+      idp_user_id: 'alice',
+      given_name: 'Alice',
+      family_name: 'Andersson',
+    });
     expect(tokenRequests(stack)).toHaveLength(2);
     const after = await components(stack).sessionData.load(sid);
     expect(after?.checkedAt).toBeGreaterThan(before?.checkedAt ?? Infinity);
