@@ -25,5 +25,7 @@ export function safeReturnPath(
     return fallback;
   }
   if (resolved.origin !== origin) return fallback;
+  // Dot segments are removed while resolving, so "/.//evil" becomes "//evil": check the result too.
+  if (/^\/[/\\]/.test(resolved.pathname)) return fallback;
   return `${resolved.pathname}${resolved.search}${resolved.hash}`;
 }

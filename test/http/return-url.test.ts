@@ -35,6 +35,11 @@ describe('safeReturnPath refuses open redirects', () => {
     ['null', null],
     ['undefined', undefined],
     ['relative path without a slash', 'evil.example'],
+    ['dot segment before a double slash', '/.//evil.example'],
+    ['parent segment before a double slash', '/a/..//evil.example'],
+    ['encoded dot before a double slash', '/%2e//evil.example'],
+    ['encoded parent before a double slash', '/%2e%2e//evil.example'],
+    ['parent at the root before a double slash', '/..//evil.example/'],
   ])('%s falls back to /', (_attack, candidate) => {
     const result = safeReturnPath(candidate, ORIGIN);
     expect(result).toBe('/');
