@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -695,6 +695,33 @@ describe('SAML single logout', () => {
     expect(await alive(s, firstCookie)).toBe(true);
   });
 
+  it('refuses a replayed LogoutRequest (the same signed URL twice)', async () => {
+    const { firstIndex } = await twoSessions();
+    const { url, id } = await s.idp.createLogoutRequest('redirect', 'alice@example.com', firstIndex);
+    await expectLogoutResponse(await fetch(url ?? '', { redirect: 'manual' }), id);
+    const again = await loginEcho(s);
+    const replayed = await fetch(url ?? '', { redirect: 'manual' });
+    expect(replayed.status).toBe(400);
+    expect(await replayed.text()).toContain('ERR_SAML_RESPONSE_INVALID');
+    expect(await alive(s, again.jar.header(s.publicUrl))).toBe(true);
+  });
+
+  it('refuses a deflate bomb in a Redirect LogoutRequest before inflating more than 64 KiB', async () => {
+    const { firstCookie } = await twoSessions();
+    // 8 MiB of elements compresses to a few KiB: node-saml would inflate and parse all of it.
+    const bomb = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">${'<x/>'.repeat(2 * 1024 * 1024)}</samlp:LogoutRequest>`;
+    const query = new URLSearchParams({
+      SAMLRequest: deflateRawSync(bomb, { level: 9 }).toString('base64'),
+      SigAlg: RSA_SHA256,
+      Signature: 'AAAA',
+    });
+    expect(query.toString().length).toBeLessThan(16 * 1024);
+    const response = await fetch(`${s.publicUrl}/.sluss/saml/slo?${query}`, { redirect: 'manual' });
+    expect(response.status).toBe(400);
+    expect(lastWarning(s)).toContain('inflates too large');
+    expect(await alive(s, firstCookie)).toBe(true);
+  });
+
   it('/.sluss/logout sends a signed LogoutRequest for the NameID and SessionIndex, and ends on logged-out', async () => {
     const { jar } = await loginEcho(s);
     const sessionIndex = s.idp.lastSessionIndex;
@@ -744,6 +771,16 @@ describe('SAML with encrypted assertions required', () => {
       expect(echo.headers['x-remote-groups']).toBe('a,b,c');
     },
   );
+
+  it.each([
+    ['RSA 1.5 key transport (Bleichenbacher padding oracle)', { keyEncryptionAlgorithm: 'rsa-1_5' }],
+    ['3DES-CBC content encryption', { dataEncryptionAlgorithm: 'tripledes-cbc' }],
+  ] as const)('refuses an assertion encrypted with %s', async (_attack, change) => {
+    Object.assign(s.idp.options, { encryptAssertion: true, ...change });
+    const refused = await refusedLogin(s);
+    expect(refused).toMatchObject({ status: 400, error: 'ERR_SAML_RESPONSE_INVALID' });
+    expect(refused.message).toMatch(/RSA 1\.5 or 3DES/);
+  });
 
   it('refuses an unencrypted assertion, even signed', async () => {
     const refused = await refusedLogin(s);

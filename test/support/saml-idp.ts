@@ -94,8 +94,10 @@ export interface SamlIdpOptions {
   signAssertion?: boolean;
   /** Encrypt the Assertion for sp.encryptionCertificatePem (default false). */
   encryptAssertion?: boolean;
-  /** Data encryption algorithm for encryptAssertion (default 'aes256-cbc'; key transport is always rsa-oaep-mgf1p). */
-  dataEncryptionAlgorithm?: 'aes256-cbc' | 'aes128-gcm' | 'aes256-gcm';
+  /** Data encryption algorithm for encryptAssertion (default 'aes256-cbc'). */
+  dataEncryptionAlgorithm?: 'aes256-cbc' | 'aes128-gcm' | 'aes256-gcm' | 'tripledes-cbc';
+  /** Key transport for encryptAssertion (default 'rsa-oaep-mgf1p'). */
+  keyEncryptionAlgorithm?: 'rsa-oaep-mgf1p' | 'rsa-1_5';
   /** Adds SessionNotOnOrAfter (now + this) to the AuthnStatement. */
   sessionNotOnOrAfterSeconds?: number;
   /** XML-DSig and redirect-binding signature algorithm (default 'rsa-sha256'). */
@@ -191,6 +193,7 @@ const DATA_ENCRYPTION = {
   'aes256-cbc': 'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
   'aes128-gcm': 'http://www.w3.org/2009/xmlenc11#aes128-gcm',
   'aes256-gcm': 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+  'tripledes-cbc': 'http://www.w3.org/2001/04/xmlenc#tripledes-cbc',
 } as const;
 
 const STATUS_SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
@@ -249,7 +252,7 @@ export async function startSamlIdp(initialOptions: SamlIdpOptions): Promise<Runn
       wantLogoutResponseSigned: checks.logoutResponseSigned ?? false,
       isAssertionEncrypted: o.encryptAssertion ?? false,
       dataEncryptionAlgorithm: DATA_ENCRYPTION[o.dataEncryptionAlgorithm ?? 'aes256-cbc'],
-      keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+      keyEncryptionAlgorithm: `http://www.w3.org/2001/04/xmlenc#${o.keyEncryptionAlgorithm ?? 'rsa-oaep-mgf1p'}`,
     };
     const sloServices = o.sp.sloUrl
       ? [

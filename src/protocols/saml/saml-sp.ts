@@ -28,12 +28,32 @@ import type { Store } from '../../store/store.ts';
 import { pinnedCertificatesIn } from './certificates.ts';
 import type { IdpDescriptor } from './idp-metadata.ts';
 import { IdpMetadataSource } from './idp-metadata.ts';
-import { children, decodePostedMessage, parseXml, refused, SAML_NS, textOf, usesSha1 } from './xml.ts';
+import {
+  children,
+  decodePostedMessage,
+  decodeRedirectMessage,
+  descendants,
+  parseXml,
+  refused,
+  SAML_NS,
+  textOf,
+  usesSha1,
+} from './xml.ts';
 
 const decryptXml = promisify(
   (xml: string, key: string, done: (error: Error | null, result?: string) => void) =>
-    xmlenc.decrypt(xml, { key }, done),
+    xmlenc.decrypt(xml, { key, disallowDecryptionWithInsecureAlgorithm: true }, done),
 ) as (xml: string, key: string) => Promise<string>;
+
+const XMLENC_NS = 'http://www.w3.org/2001/04/xmlenc#';
+/** Key transport and ciphers with known practical attacks on XML encryption. */
+const INSECURE_ENCRYPTION_ALGORITHMS = new Set([
+  'http://www.w3.org/2001/04/xmlenc#rsa-1_5',
+  'http://www.w3.org/2001/04/xmlenc#tripledes-cbc',
+]);
+
+/** An IdP's LogoutRequest older than this (plus the clock skew) is refused as stale. */
+const LOGOUT_REQUEST_MAX_AGE_SECONDS = 300;
 
 /** How long an AuthnRequest (or LogoutRequest) may stay outstanding. */
 export const SAML_REQUEST_TTL_SECONDS = 600;
@@ -284,12 +304,21 @@ export class SamlServiceProvider {
     }
   }
 
-  /** The signature inside an encrypted assertion is only visible after decryption: check its algorithms too. */
+  /**
+   * Encryption algorithms are checked before anything is decrypted (RSA 1.5 key
+   * transport is a padding oracle; node-saml would accept it). The signature
+   * inside an encrypted assertion is only visible after decryption: check it too.
+   */
   private async checkEncryptedAlgorithms(root: Element): Promise<void> {
     const encrypted = children(root, SAML_NS.assertion, 'EncryptedAssertion')[0];
+    if (!encrypted) return;
+    for (const method of descendants(encrypted, XMLENC_NS, 'EncryptionMethod')) {
+      if (INSECURE_ENCRYPTION_ALGORITHMS.has(method.getAttribute('Algorithm') ?? ''))
+        throw refused('The SAML assertion is encrypted with RSA 1.5 or 3DES, which are never accepted.');
+    }
     const key = this.sp.encryptionKey;
-    if (!encrypted || !key || this.idp.allowSha1Signatures) return;
-    const data = children(encrypted, 'http://www.w3.org/2001/04/xmlenc#', 'EncryptedData')[0];
+    if (!key || this.idp.allowSha1Signatures) return;
+    const data = children(encrypted, XMLENC_NS, 'EncryptedData')[0];
     if (!data) return; // node-saml refuses it
     let decrypted: string;
     try {
@@ -428,7 +457,7 @@ export class SamlServiceProvider {
     rawQuery?: string;
     form?: URLSearchParams;
   }): Promise<SamlLogoutRequest> {
-    requireSignedLogoutMessage(input, 'SAMLRequest');
+    const message = requireSignedLogoutMessage(input, 'SAMLRequest');
     const descriptor = await this.descriptor();
     const certs = await this.logoutCertificates(descriptor, input.form?.get('SAMLRequest'));
     const saml = new SAML(this.options(descriptor, certs));
@@ -448,12 +477,30 @@ export class SamlServiceProvider {
       throw translateSamlError(error);
     }
     if (!profile?.nameID) throw refused('The SAML logout request names no user.');
+    await this.refuseReplayedLogoutRequest(message);
     const request = profile;
     return {
       nameId: request.nameID,
       sessionIndex: request.sessionIndex,
       responseUrl: (relayState, success) => saml.getLogoutResponseUrlAsync(request, relayState, {}, success),
     };
+  }
+
+  /**
+   * A signed LogoutRequest travels through browser history and logs: it counts
+   * once, and only while fresh. Called after node-saml verified the signature
+   * over this very message, so its ID and IssueInstant can be trusted.
+   */
+  private async refuseReplayedLogoutRequest(message: Element): Promise<void> {
+    const id = message.getAttribute('ID') ?? '';
+    const issued = Date.parse(message.getAttribute('IssueInstant') ?? '');
+    const now = this.clock.now();
+    const window = (LOGOUT_REQUEST_MAX_AGE_SECONDS + this.idp.clockSkewSeconds) * 1000;
+    if (!id || Number.isNaN(issued) || Math.abs(now - issued) > window)
+      throw refused('The SAML logout request is stale or undated (IssueInstant).');
+    const ttl = LOGOUT_REQUEST_MAX_AGE_SECONDS * 2 + this.idp.clockSkewSeconds * 2;
+    if (!(await this.store.addOnce(`saml-logout:${this.idp.id}:${id}`, ttl)))
+      throw refused('This SAML logout request was already used (replay).');
   }
 
   /** A LogoutResponse from the IdP, after sluss sent it a LogoutRequest. */
@@ -548,14 +595,14 @@ const REDIRECT_SIGNATURE_ALGORITHMS = new Set([
 function requireSignedLogoutMessage(
   input: { query?: URLSearchParams; form?: URLSearchParams },
   field: 'SAMLRequest' | 'SAMLResponse',
-): void {
+): Element {
   if (input.form) {
     const root = parseXml(decodePostedMessage(input.form.get(field) ?? ''))
       .documentElement as unknown as Element;
     if (children(root, SAML_NS.dsig, 'Signature').length !== 1)
       throw refused('SAML logout messages must be signed.');
     if (usesSha1(root)) throw refused('SAML logout messages must not be signed with SHA-1.');
-    return;
+    return root;
   }
   const query = input.query ?? new URLSearchParams();
   if (
@@ -565,6 +612,9 @@ function requireSignedLogoutMessage(
   ) {
     throw refused('SAML logout messages must be signed (RSA with SHA-256 or stronger).');
   }
+  // node-saml inflates without a limit and parses twice before checking the signature:
+  // inflate (bounded) and parse (no DTD) here first so a crafted message costs nothing.
+  return parseXml(decodeRedirectMessage(query.get(field) ?? '')).documentElement as unknown as Element;
 }
 
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';

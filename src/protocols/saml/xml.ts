@@ -3,6 +3,7 @@
  * messages, IdP metadata): bounded size, no DTDs at all (so no entity
  * expansion and nothing external is ever read), parse errors are refusals.
  */
+import { inflateRawSync } from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
 import { SlussError } from '../../errors.ts';
 
@@ -26,6 +27,26 @@ export function decodePostedMessage(base64: string): string {
     throw refused('The SAML message is missing or too large.');
   if (!/^[A-Za-z0-9+/=\s]+$/.test(base64)) throw refused('The SAML message is not base64.');
   return Buffer.from(base64, 'base64').toString('utf8');
+}
+
+/** An inflated Redirect-binding message larger than this is refused (logout messages are a few KiB). */
+export const MAX_SAML_REDIRECT_XML_BYTES = 64 * 1024;
+
+/**
+ * Decodes a Redirect-binding SAML message (base64 of raw DEFLATE). The
+ * output is bounded while inflating, so a decompression bomb costs nothing.
+ */
+export function decodeRedirectMessage(base64: string): string {
+  if (base64.length === 0 || base64.length > MAX_SAML_MESSAGE_BASE64)
+    throw refused('The SAML message is missing or too large.');
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(base64)) throw refused('The SAML message is not base64.');
+  try {
+    return inflateRawSync(Buffer.from(base64, 'base64'), {
+      maxOutputLength: MAX_SAML_REDIRECT_XML_BYTES,
+    }).toString('utf8');
+  } catch (error) {
+    throw refused('The SAML message is not valid DEFLATE data or inflates too large.', error);
+  }
 }
 
 /**
