@@ -244,6 +244,7 @@ class RequestPipeline {
       isSlussCookie: (name) => components.sessionCookies.isOwnCookie(name),
       trustedPeers: trustedPeerList(config.trustedProxies),
       preserveHost: config.upstream.preserveHost,
+      isKnownHost: (host) => components.tenants.isKnownHost(host),
       upstreamHost: new URL(config.upstream.origin).host,
     };
     this.forwarder = new Forwarder(

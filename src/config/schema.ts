@@ -169,10 +169,10 @@ export const globalConfigSchema = z.strictObject({
   }),
   upstream: z.strictObject({
     url: upstreamUrl.meta({ description: 'Origin of the protected app, e.g. http://127.0.0.1:3000.' }),
-    preserveHost: z
-      .boolean()
-      .default(true)
-      .meta({ description: "Send the browser's Host header upstream (else the upstream URL's host)." }),
+    preserveHost: z.boolean().default(true).meta({
+      description:
+        "Send the browser's Host header upstream when it is a configured publicUrl or domains host (any other Host is replaced by the tenant's publicUrl host); false: the upstream URL's host.",
+    }),
     timeoutSeconds: z
       .number()
       .int()

@@ -40,6 +40,13 @@ export interface HeaderPolicy {
   readonly isSlussCookie: (name: string) => boolean;
   readonly trustedPeers: BlockList;
   readonly preserveHost: boolean;
+  /**
+   * Whether a Host is one the config names (a publicUrl or `domains` entry).
+   * Only those are passed on with preserveHost: any other Host (the default
+   * tenant catches everything) would let a client choose the host an app puts
+   * into password-reset links.
+   */
+  readonly isKnownHost: (host: string) => boolean;
   readonly upstreamHost: string;
 }
 
@@ -111,10 +118,15 @@ export function upstreamRequestHeaders(
     }
     out.push(name, value);
   }
-  out.push('host', policy.preserveHost && host ? host : policy.upstreamHost);
+  out.push('host', upstreamHostHeader(host, policy, context));
   appendForwarding(out, req, policy, context);
   for (const [name, value] of context.identity) out.push(name, value);
   return out;
+}
+
+function upstreamHostHeader(host: string | undefined, policy: HeaderPolicy, context: ForwardContext): string {
+  if (!policy.preserveHost || !host) return policy.upstreamHost;
+  return policy.isKnownHost(host) ? host : context.forwardedHost;
 }
 
 function appendForwarding(

@@ -130,6 +130,14 @@ export class TenantRegistry {
       : undefined;
   }
 
+  /** A Host the config names: a tenant's publicUrl host or one of its `domains` (not the fallback). */
+  isKnownHost(host: string): boolean {
+    const name = host.toLowerCase();
+    if (this.byHost.has(name)) return true;
+    const bare = name.replace(/:\d+$/, '');
+    return this.wildcards.some(({ suffix }) => name.endsWith(suffix) || bare.endsWith(suffix));
+  }
+
   byId(prefix: string): Tenant | undefined {
     return this.byPrefix.get(prefix);
   }

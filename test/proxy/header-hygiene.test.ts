@@ -25,6 +25,7 @@ function policy(overrides: Partial<HeaderPolicy> = {}): HeaderPolicy {
     isSlussCookie: (name) => name === 'sluss' || name.startsWith('sluss.') || name.startsWith('sluss-txn-'),
     trustedPeers: trustedPeerList(['10.0.0.0/8', '192.168.1.5', 'fd00::/8']),
     preserveHost: true,
+    isKnownHost: (host) => host === 'app.example.com' || host === 'alias.example.com',
     upstreamHost: '127.0.0.1:3000',
     ...overrides,
   };
@@ -214,6 +215,18 @@ describe('upstreamRequestHeaders: Host and cookies', () => {
     ['preserveHost on keeps the browser Host', true, [['Host', 'app.example.com']], 'app.example.com'],
     ['preserveHost off uses the upstream host', false, [['Host', 'app.example.com']], '127.0.0.1:3000'],
     ['preserveHost on without a Host header uses the upstream host', true, [], '127.0.0.1:3000'],
+    [
+      'preserveHost on keeps a configured alias Host',
+      true,
+      [['Host', 'alias.example.com']],
+      'alias.example.com',
+    ],
+    [
+      'password-reset poisoning: an unknown Host becomes the tenant host',
+      true,
+      [['Host', 'evil.example']],
+      'app.example.com',
+    ],
   ])('%s', (_case, preserveHost, raw, expected) => {
     const out = forward(raw, { policy: { preserveHost } });
     expect(valuesOf(out, 'host')).toEqual([expected]);

@@ -76,6 +76,19 @@ describe('tenant resolution by Host', () => {
     });
     expect(withDefault.resolve('acme.example.com')).toMatchObject({ canonical: true });
   });
+
+  it('knows only the hosts the config names, never the default-tenant fallback', () => {
+    const withDefault = registry(
+      [tenant('acme', 'https://acme.example.com', { domains: ['acme.example.net', '*.acme.example.org'] })],
+      'acme',
+    );
+    expect(
+      ['acme.example.com', 'ACME.example.net', 'hr.acme.example.org'].map((h) => withDefault.isKnownHost(h)),
+    ).toEqual([true, true, true]);
+    expect(
+      ['evil.example', '10.0.0.7:8080', 'acme.example.org'].map((h) => withDefault.isKnownHost(h)),
+    ).toEqual([false, false, false]);
+  });
 });
 
 describe('tenant availability', () => {
