@@ -9,6 +9,7 @@ import type { Clock } from '../clock.ts';
 import { epochSeconds } from '../clock.ts';
 import type { RevocationView } from './revocations.ts';
 import type { CookieSealer } from './sealed-cookie.ts';
+import { MAX_SEALED_LENGTH } from './sealed-cookie.ts';
 import type { Session } from './session.ts';
 import { isSession } from './session.ts';
 
@@ -25,17 +26,33 @@ export type SessionLookup =
 const NOT_A_SESSION = 'not-a-session' as const;
 const MAX_SEAL_TTL_SECONDS = 8 * 24 * 3600;
 
+/**
+ * The cache is bounded by bytes as well as entries: keys are whole cookie
+ * values (up to ~11 KB each), so 50,000 of them could exceed a sidecar's heap.
+ * A sealed value is about 1.4× its JSON, so key + unsealed object ≈ 2 × key.
+ */
+const DEFAULT_CACHE_BYTES = 48 * 1024 * 1024;
+function cachedSize(value: Session | typeof NOT_A_SESSION, key: string): number {
+  return value === NOT_A_SESSION ? key.length + 64 : key.length * 2 + 256;
+}
+
 export class SessionReader {
   private readonly cache: LRUCache<string, Session | typeof NOT_A_SESSION>;
   private readonly sealer: CookieSealer;
   private readonly revocations: RevocationView;
   private readonly clock: Clock;
 
-  constructor(sealer: CookieSealer, revocations: RevocationView, clock: Clock, cacheSize = 50_000) {
+  constructor(
+    sealer: CookieSealer,
+    revocations: RevocationView,
+    clock: Clock,
+    cacheSize = 50_000,
+    cacheBytes = DEFAULT_CACHE_BYTES,
+  ) {
     this.sealer = sealer;
     this.revocations = revocations;
     this.clock = clock;
-    this.cache = new LRUCache({ max: cacheSize });
+    this.cache = new LRUCache({ max: cacheSize, maxSize: cacheBytes, sizeCalculation: cachedSize });
   }
 
   /**
@@ -52,6 +69,7 @@ export class SessionReader {
   async lookup(cookieValue: string | undefined, tenant: string): Promise<SessionLookup> {
     const fast = this.lookupCached(cookieValue, tenant);
     if (fast || !cookieValue) return fast ?? { rejected: 'none' };
+    if (cookieValue.length > MAX_SEALED_LENGTH) return { rejected: 'invalid' }; // never cached
     const unsealed = await this.sealer.unseal(cookieValue, MAX_SEAL_TTL_SECONDS);
     const value = isSession(unsealed) ? unsealed : NOT_A_SESSION;
     this.cache.set(cookieValue, value);
@@ -64,6 +82,11 @@ export class SessionReader {
     if (this.revocations.isRevoked(value)) return { rejected: 'revoked' };
     if (value.tenant !== tenant) return { rejected: 'wrong-tenant' };
     return { session: value };
+  }
+
+  /** Bytes the cache accounts for (see cachedSize); for the metrics and tests. */
+  get cachedBytes(): number {
+    return this.cache.calculatedSize;
   }
 
   /** Seals a new session into a cookie value, valid until the session's expiry. */

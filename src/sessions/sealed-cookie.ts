@@ -9,7 +9,7 @@ import { sealData, unsealData } from 'iron-session';
 import { CHUNK_SIZE, MAX_CHUNKS } from './session-cookie.ts';
 
 /** The most the session cookie's chunks can carry. */
-const MAX_SEALED_LENGTH = MAX_CHUNKS * CHUNK_SIZE;
+export const MAX_SEALED_LENGTH = MAX_CHUNKS * CHUNK_SIZE;
 
 export interface SealKeys {
   readonly current: string;

@@ -42,6 +42,33 @@ describe('SessionReader', () => {
     expect(reader.lookupCached(secondSealed, 'acme')).toEqual({ rejected: 'expired', expired: second });
   });
 
+  it('memory exhaustion with distinct junk cookies: the cache stays within its byte budget', async () => {
+    const clock = new ManualClock(Date.now());
+    const budget = 1024 * 1024;
+    const reader = new SessionReader(
+      new CookieSealer({ current: SECRET, previous: [] }),
+      new MemoryRevocations(clock),
+      clock,
+      50_000,
+      budget,
+    );
+    for (let i = 0; i < 500; i++) {
+      expect(await reader.lookup(`Fe26.2**${i}*${'x'.repeat(11_000)}`, 'acme')).toEqual({
+        rejected: 'invalid',
+      });
+    }
+    expect(reader.cachedBytes).toBeGreaterThan(budget / 2);
+    expect(reader.cachedBytes).toBeLessThanOrEqual(budget);
+  });
+
+  it('an oversized cookie is refused without being unsealed or cached', async () => {
+    const { reader } = setup();
+    const huge = `Fe26.2**${'x'.repeat(20_000)}`;
+    expect(await reader.lookup(huge, 'acme')).toEqual({ rejected: 'invalid' });
+    expect(reader.lookupCached(huge, 'acme')).toBeUndefined();
+    expect(reader.cachedBytes).toBe(0);
+  });
+
   it('new sessions get new IDs (no fixation)', () => {
     const { clock } = setup();
     const ids = new Set(
