@@ -237,7 +237,10 @@ export const globalConfigSchema = z.strictObject({
           user: headerName.optional().meta({ description: "Header with the user's subject/login." }),
           email: headerName.optional().meta({ description: 'Header with the email address.' }),
           name: headerName.optional().meta({ description: 'Header with the display name.' }),
-          groups: headerName.optional().meta({ description: 'Header with the groups, comma separated.' }),
+          groups: headerName.optional().meta({
+            description:
+              'Header with the groups, comma separated (a `,` or `%` inside a name is percent-encoded).',
+          }),
           tenant: headerName.optional().meta({ description: 'Header with the tenant prefix.' }),
         })
         .default({})

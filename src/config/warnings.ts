@@ -35,5 +35,34 @@ export function configWarnings(config: SlussConfig): string[] {
       );
     }
   }
+  warnings.push(...globalWarnings(config));
+  return warnings;
+}
+
+function globalWarnings(config: SlussConfig): string[] {
+  const warnings: string[] = [];
+  if (config.upstream.publicPaths.includes('/')) {
+    warnings.push(
+      'sluss.yaml: upstream.publicPaths contains "/": every path of the app is public (no sign-in is ever required)',
+    );
+  }
+  for (const entry of config.trustedProxies) {
+    if (/\/0$/.test(entry)) {
+      warnings.push(
+        `sluss.yaml: trustedProxies contains ${entry}: every client may set X-Forwarded-For (client addresses in logs and audit can be forged)`,
+      );
+    }
+  }
+  const owners = new Map<string, string>();
+  for (const tenant of config.tenants) {
+    for (const domain of tenant.domains) {
+      const first = owners.get(domain);
+      if (first === undefined) owners.set(domain, tenant.source);
+      else
+        warnings.push(
+          `${tenant.source}: domain ${domain} is also listed by ${first}, which takes it; remove one`,
+        );
+    }
+  }
   return warnings;
 }

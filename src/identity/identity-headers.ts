@@ -108,13 +108,24 @@ function plainHeaders(config: IdentityHeaderConfig, session: Session): [string, 
     [config.plain.user, identity.userId ?? identity.sub],
     [config.plain.email, identity.email],
     [config.plain.name, identity.name],
-    [config.plain.groups, identity.groups.length > 0 ? identity.groups.join(',') : undefined],
+    [
+      config.plain.groups,
+      identity.groups.length > 0 ? identity.groups.map(groupListItem).join(',') : undefined,
+    ],
     [config.plain.tenant, session.tenant],
   ];
   const pairs: [string, string][] = [];
   // A missing claim means no header at all, never an empty or client-supplied one.
   for (const [name, value] of values) if (name && value) pairs.push([name, headerValue(value)]);
   return pairs;
+}
+
+/**
+ * One group in the comma-separated header: `%` and `,` are percent-encoded so a
+ * group named "staff,app-admins" can never read as membership of app-admins.
+ */
+function groupListItem(group: string): string {
+  return group.replaceAll('%', '%25').replaceAll(',', '%2C');
 }
 
 /**

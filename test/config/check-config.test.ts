@@ -471,4 +471,36 @@ describe('checkConfig: warnings', () => {
       'WARN: tenants/acme.yaml: session.maxAgeSeconds (28800) is not shorter than IdP "corp" sessionLengthSeconds (28800)',
     );
   });
+
+  it.each<[string, Record<string, Tree>, string]>([
+    [
+      'the whole app made public',
+      { 'sluss.yaml': withGlobal((g) => (g.upstream.publicPaths = ['/healthz', '/'])) },
+      'WARN: sluss.yaml: upstream.publicPaths contains "/": every path of the app is public',
+    ],
+    [
+      'every client trusted to set X-Forwarded-For',
+      { 'sluss.yaml': withGlobal((g) => (g.trustedProxies = ['10.0.0.0/8', '::/0'])) },
+      'WARN: sluss.yaml: trustedProxies contains ::/0: every client may set X-Forwarded-For',
+    ],
+    [
+      'one alias domain in two tenants',
+      {
+        'tenants/acme.yaml': withTenant((t) => (t.domains = ['shared.example.com'])),
+        'tenants/beta.yaml': withTenant((t) => {
+          t.publicUrl = 'https://beta.example.com';
+          t.domains = ['shared.example.com'];
+        }, 'beta'),
+      },
+      'WARN: tenants/beta.yaml: domain shared.example.com is also listed by tenants/acme.yaml, which takes it',
+    ],
+  ])('warns about %s, and the config still loads', (_case, files, warning) => {
+    const { ok, output } = check(files);
+    expect(ok, output).toBe(true);
+    expect(output).toContain(warning);
+  });
+
+  it('a plain single-IdP config has no warnings', () => {
+    expect(check({}).output).not.toContain('WARN');
+  });
 });

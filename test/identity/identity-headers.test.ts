@@ -57,6 +57,28 @@ describe('IdentityHeaders', () => {
     expect(pairs.some(([name]) => name === 'x-remote-email')).toBe(false);
   });
 
+  it('group injection: a comma in a group name is percent-encoded in the plain header, not split', async () => {
+    const clock = new ManualClock(Date.now());
+    const headers = new IdentityHeaders({ config, keys, clock });
+    const groups = ['staff,app-admins', 'CN=x,OU=y', '100%', 'plain'];
+    const session = createSession(
+      {
+        tenant: 'acme',
+        idp: 'op',
+        identity: { sub: 'a', issuer: 'i', groups, mfa: false },
+        maxAgeSeconds: 3600,
+      },
+      clock,
+    );
+    const pairs = await headers.forSession(session, 'https://app.example');
+    const header = pairs.find(([name]) => name === 'x-remote-groups')?.[1] ?? '';
+    expect(header).toBe('staff%2Capp-admins,CN=x%2COU=y,100%25,plain');
+    expect(header.split(',')).not.toContain('app-admins');
+    expect(header.split(',').map(decodeURIComponent)).toEqual(groups);
+    const jwt = pairs.find(([name]) => name === 'x-sluss-identity')?.[1] ?? '';
+    expect(decodeJwt(jwt).groups).toEqual(groups);
+  });
+
   it('serves the cached token until half its lifetime has passed, then signs a new one', async () => {
     const clock = new ManualClock(Date.now());
     const headers = new IdentityHeaders({ config, keys, clock });
