@@ -36,10 +36,24 @@ function unavailable(message: string, cause?: unknown): SlussError {
 export async function fetchMetadataText(url: string): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
   if (!response.ok) throw new Error(`metadata ${url} answered ${response.status}`);
-  const text = await response.text();
-  if (Buffer.byteLength(text) > MAX_METADATA_BYTES)
-    throw new Error(`metadata ${url} is larger than ${MAX_METADATA_BYTES} bytes`);
-  return text;
+  const tooLarge = () => new Error(`metadata ${url} is larger than ${MAX_METADATA_BYTES} bytes`);
+  if (Number(response.headers.get('content-length') ?? 0) > MAX_METADATA_BYTES) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  // Counted while reading: a server that lies about (or omits) its length cannot make sluss buffer more.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body?.getReader();
+  for (let read = await reader?.read(); read && !read.done; read = await reader?.read()) {
+    size += read.value.byteLength;
+    if (size > MAX_METADATA_BYTES) {
+      await reader?.cancel();
+      throw tooLarge();
+    }
+    chunks.push(read.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Verifies an enveloped signature over the whole metadata document; returns the signed bytes. */
