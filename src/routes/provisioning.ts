@@ -8,10 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Components } from '../components.ts';
 import type { ScimConfig } from '../config/schema.ts';
+import { SlussError } from '../errors.ts';
 import type { Identity } from '../identity/identity.ts';
 import type { DenyReason } from '../identity/policy.ts';
-import type { StoredResource } from '../scim/directory.ts';
-import { compileFilter } from '../scim/filter.ts';
+import { DirectoryConflictError, type StoredResource } from '../scim/directory.ts';
+import { compileFilter, DEFAULT_FILTER_LIMITS } from '../scim/filter.ts';
 import { RESOURCE_TYPES } from '../scim/schema.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 
@@ -23,8 +24,38 @@ export type DirectoryVerdict =
       readonly detail: string;
     };
 
-function quoted(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+/**
+ * A filter string literal for any value: the filter grammar's strings are JSON strings
+ * (src/scim/filter.ts), so JSON.stringify escapes quotes, backslashes and control characters
+ * alike. Escaping only `\\` and `"` let a login with a tab make every login a 500.
+ */
+const quoted = (value: string): string => JSON.stringify(value);
+
+/** No length limit: the value comes from the IdP, not from a SCIM client. */
+const LOGIN_FILTER_LIMITS = { ...DEFAULT_FILTER_LIMITS, maxLength: Number.POSITIVE_INFINITY };
+
+/**
+ * The user whose attribute equals `value`. A live user wins over ones marked deleted: after
+ * a delete (mark mode) and a re-provisioning with the same userName/externalId both exist,
+ * and the old record is older, so it would otherwise lock the new one out.
+ */
+async function findBy(
+  components: Components,
+  tenant: Tenant,
+  attribute: string,
+  value: string,
+): Promise<StoredResource | undefined> {
+  const filter = compileFilter(`${attribute} eq ${quoted(value)}`, RESOURCE_TYPES.User, LOGIN_FILTER_LIMITS);
+  for (const deleted of ['exclude', 'include'] as const) {
+    const found = await components.directory.list(tenant.prefix, 'User', {
+      filter,
+      startIndex: 1,
+      count: 1,
+      deleted,
+    });
+    if (found.resources[0]) return found.resources[0];
+  }
+  return undefined;
 }
 
 /** The user the login names: by the configured IdP-user-ID attribute, else by userName (login). */
@@ -34,28 +65,11 @@ async function findUser(
   scim: ScimConfig,
   identity: Identity,
 ): Promise<StoredResource | undefined> {
-  const byId = identity.idpUserId;
-  if (byId) {
-    const filter = compileFilter(`${scim.idpUserIdAttribute} eq ${quoted(byId)}`, RESOURCE_TYPES.User);
-    const found = await components.directory.list(tenant.prefix, 'User', {
-      filter,
-      startIndex: 1,
-      count: 1,
-      deleted: 'include',
-    });
-    if (found.resources[0]) return found.resources[0];
-  }
-  if (identity.login) {
-    const filter = compileFilter(`userName eq ${quoted(identity.login)}`, RESOURCE_TYPES.User);
-    const found = await components.directory.list(tenant.prefix, 'User', {
-      filter,
-      startIndex: 1,
-      count: 1,
-      deleted: 'include',
-    });
-    return found.resources[0];
-  }
-  return undefined;
+  const byId = identity.idpUserId
+    ? await findBy(components, tenant, scim.idpUserIdAttribute, identity.idpUserId)
+    : undefined;
+  if (byId) return byId;
+  return identity.login ? findBy(components, tenant, 'userName', identity.login) : undefined;
 }
 
 export async function consultDirectory(
@@ -75,16 +89,14 @@ export async function consultDirectory(
         detail: 'The user has not been provisioned for this tenant.',
       };
     }
-    await provisionJustInTime(components, tenant, scim, identity);
+    const holder = await provisionJustInTime(components, tenant, scim, identity);
+    // The userName was taken: a deactivated holder refuses the login. An active one lets it go
+    // ahead as before, but lends it no groups (it may be a concurrent first login, or another
+    // record that only shares the userName).
+    if (holder && isDeactivated(holder)) return deactivated();
     return { allow: true, identity, expectedIdp };
   }
-  if (user.deletedAt !== undefined || user.attributes.active === false) {
-    return {
-      allow: false,
-      reason: 'user-deactivated',
-      detail: 'The user is deactivated or deleted in the directory.',
-    };
-  }
+  if (isDeactivated(user)) return deactivated();
   await followEmailChange(components, tenant, user, identity);
   const provisioned = (await components.directory.groupsOf(tenant.prefix, user.id))
     .map((group) => group.attributes.displayName)
@@ -92,6 +104,15 @@ export async function consultDirectory(
   const groups = [...new Set([...identity.groups, ...provisioned])];
   return { allow: true, identity: { ...identity, groups }, expectedIdp };
 }
+
+const isDeactivated = (user: StoredResource): boolean =>
+  user.deletedAt !== undefined || user.attributes.active === false;
+
+const deactivated = (): DirectoryVerdict => ({
+  allow: false,
+  reason: 'user-deactivated',
+  detail: 'The user is deactivated or deleted in the directory.',
+});
 
 /**
  * The IdP now reports another email for the same IdP user ID: the directory's
@@ -133,13 +154,19 @@ async function followEmailChange(
   }
 }
 
-/** First login of a user the IdP has not provisioned: the same directory gets the user. */
+/**
+ * First login of a user the IdP has not provisioned: the same directory gets the user.
+ * Returns undefined when created, or the live user already holding the userName (a
+ * concurrent first login, or a user the login's IdP user ID and login did not find, e.g.
+ * one whose userName is this login's email). Any other failure refuses the login (fail
+ * closed): an unreachable directory must not admit users it may have deactivated.
+ */
 async function provisionJustInTime(
   components: Components,
   tenant: Tenant,
   scim: ScimConfig,
   identity: Identity,
-): Promise<void> {
+): Promise<StoredResource | undefined> {
   const now = new Date(components.clock.now()).toISOString();
   const userName = identity.login ?? identity.email ?? identity.idpUserId ?? identity.sub;
   const attributes: Record<string, unknown> = {
@@ -174,8 +201,20 @@ async function provisionJustInTime(
       change: 'user-created-jit',
       sub: userName,
     });
+    return undefined;
   } catch (error) {
-    // A concurrent first login created the user: the login goes ahead either way.
-    components.log.debug({ err: error, tenant: tenant.prefix }, 'JIT provisioning skipped');
+    const existing =
+      error instanceof DirectoryConflictError
+        ? await components.directory.findByUserName(tenant.prefix, userName).catch(() => undefined)
+        : undefined;
+    if (existing) return existing;
+    throw new SlussError(
+      'ERR_STORE_UNAVAILABLE',
+      'Sign-in is briefly unavailable. Please try again in a moment.',
+      {
+        cause: error,
+        hint: 'Just-in-time provisioning could not store the user in the SCIM directory (store unreachable, or a userName conflict that vanished); the login was refused. Check the store; the user can retry.',
+      },
+    );
   }
 }
