@@ -425,7 +425,9 @@ async function validateMembers(
     const merged = { ...seen.get(member.value), ...member };
     seen.set(member.value, merged);
   }
-  const added = [...seen.keys()].filter((id) => !before.includes(id));
+  // A Set: a large group's PATCH would otherwise compare every member with every member.
+  const existing = new Set(before);
+  const added = [...seen.keys()].filter((id) => !existing.has(id));
   if (added.length > ctx.limits.maxMembersPerRequest) {
     throw new ScimError(
       413,
