@@ -7,7 +7,8 @@
  * - `anonymise`: kept (same `id` and `externalId`, so audit records still resolve) with every
  *   personal attribute dropped and userName replaced; hidden like `mark`.
  *
- * Every mode removes the user from all groups. `runRetention` then acts on users marked more
+ * Every mode removes the user from all groups. A DELETE goes in two steps, with the session
+ * revocation between them (see `markDeleted`). `runRetention` then acts on users marked more
  * than N days ago: delete them, anonymise them, or leave them.
  */
 import type { Directory, StoredResource } from './directory.ts';
@@ -69,35 +70,58 @@ export async function removeFromAllGroups(
 }
 
 /**
- * Applies a deletion mode to a live user. Returns the groups the user was removed from.
- * Throws DirectoryVersionError when the user changed concurrently (callers retry).
+ * Step one of a DELETE in every mode: the live user is written inactive and marked deleted,
+ * attributes kept, so that a login is refused from here on and a retried DELETE can still
+ * revoke the user's sessions by userName/externalId. Throws DirectoryVersionError when the
+ * user changed concurrently (callers retry). Returns the marked user.
  */
-export async function deleteUser(
+export async function markDeleted(
   directory: Directory,
   tenant: string,
   user: StoredResource,
+  now: number,
+): Promise<StoredResource> {
+  const nowIso = new Date(now).toISOString();
+  const next: StoredResource = {
+    ...user,
+    attributes: { ...user.attributes, active: false },
+    lastModified: nowIso,
+    version: user.version + 1,
+    deletedAt: nowIso,
+  };
+  await directory.replace(tenant, next, user.version);
+  return next;
+}
+
+/**
+ * Step two, once the sessions are revoked: what `mode` does to a user marked deleted, and
+ * removing it from every group. Idempotent, so a retried DELETE finishes what a failed one
+ * left. Returns the groups the user was removed from.
+ */
+export async function finishDeletion(
+  directory: Directory,
+  tenant: string,
+  marked: StoredResource,
   mode: DeletionMode,
   now: number,
 ): Promise<StoredResource[]> {
   const nowIso = new Date(now).toISOString();
   if (mode === 'delete') {
-    const groups = await directory.groupsOf(tenant, user.id);
-    await directory.delete(tenant, 'User', user.id);
+    const groups = await directory.groupsOf(tenant, marked.id);
+    await directory.delete(tenant, 'User', marked.id);
     return groups;
   }
-  const next: StoredResource = {
-    ...user,
-    attributes:
-      mode === 'anonymise'
-        ? anonymiseAttributes(user.attributes, user.id)
-        : { ...user.attributes, active: false },
-    lastModified: nowIso,
-    version: user.version + 1,
-    deletedAt: nowIso,
-  };
-  if (mode === 'anonymise') next.anonymisedAt = nowIso;
-  await directory.replace(tenant, next, user.version);
-  return removeFromAllGroups(directory, tenant, user.id, nowIso);
+  if (mode === 'anonymise' && marked.anonymisedAt === undefined) {
+    const next: StoredResource = {
+      ...marked,
+      attributes: anonymiseAttributes(marked.attributes, marked.id),
+      lastModified: nowIso,
+      version: marked.version + 1,
+      anonymisedAt: nowIso,
+    };
+    await directory.replace(tenant, next, marked.version);
+  }
+  return removeFromAllGroups(directory, tenant, marked.id, nowIso);
 }
 
 export interface RetentionResult {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import { type DeletionMode, deleteUser } from './deletion.ts';
+import { type DeletionMode, finishDeletion, markDeleted } from './deletion.ts';
 import {
   type Directory,
   DirectoryConflictError,
@@ -567,24 +567,67 @@ async function remove(
 ): Promise<ScimResponse> {
   const now = ctx.clock.now();
   const at = new Date(now).toISOString();
+  if (type.name === 'User') return removeUser(id, request, ctx, now);
   for (let attempt = 0; ; attempt += 1) {
     const resource = await load(type, id, ctx);
     checkIfMatch(request, resource);
     try {
-      if (type.name === 'Group') {
-        await ctx.directory.delete(ctx.tenant, 'Group', id);
-        await ctx.onChange(event('group-deleted', resource, ctx, at));
-      } else {
-        const mode = ctx.deletion ?? 'mark';
-        const groups = await deleteUser(ctx.directory, ctx.tenant, resource, mode, now);
-        await ctx.onChange({ ...event('user-deleted', resource, ctx, at), deletion: mode });
-        for (const group of groups) await ctx.onChange(event('group-updated', group, ctx, at));
-      }
+      await ctx.directory.delete(ctx.tenant, 'Group', id);
+      await ctx.onChange(event('group-deleted', resource, ctx, at));
       return { status: 204, headers: {}, body: undefined };
     } catch (error) {
       await backoffOrThrow(error, attempt);
     }
   }
+}
+
+/**
+ * Mark deleted, revoke, then finish (the mode's own step and group cleanup). The revocation
+ * comes right after the mark so that a later failure (a store timeout in the group cleanup)
+ * cannot lose it: the IdP retries, and a DELETE of a user already marked deleted revokes again
+ * (idempotent) and finishes the cleanup before answering 404 (RFC 7644 §3.6; Entra and Okta
+ * take a 404 to a DELETE as done).
+ */
+async function removeUser(id: string, request: ScimRequest, ctx: Ctx, now: number): Promise<ScimResponse> {
+  const mode = ctx.deletion ?? 'mark';
+  const at = new Date(now).toISOString();
+  for (let attempt = 0; ; attempt += 1) {
+    const user = await ctx.directory.get(ctx.tenant, 'User', id);
+    if (!user) throw notFound(`User ${id} not found.`);
+    const retry = user.deletedAt !== undefined;
+    let marked = user;
+    if (!retry) {
+      checkIfMatch(request, user);
+      try {
+        marked = await markDeleted(ctx.directory, ctx.tenant, user, now);
+      } catch (error) {
+        await backoffOrThrow(error, attempt);
+        continue;
+      }
+    }
+    // A retry of a user provisioned again since (same userName/externalId) must not end the
+    // new user's sessions: they are revoked by those names.
+    if (!retry || !(await reprovisioned(marked, ctx))) {
+      await ctx.onChange({ ...event('user-deleted', marked, ctx, at), deletion: mode });
+    }
+    const groups = await finishDeletion(ctx.directory, ctx.tenant, marked, mode, now);
+    for (const group of groups) await ctx.onChange(event('group-updated', group, ctx, at));
+    if (retry) throw notFound(`User ${id} not found.`);
+    return { status: 204, headers: {}, body: undefined };
+  }
+}
+
+/** Whether a live user now holds a deleted user's userName or externalId. */
+async function reprovisioned(deleted: StoredResource, ctx: Ctx): Promise<boolean> {
+  const { userName, externalId } = deleted.attributes;
+  if (typeof userName === 'string' && (await ctx.directory.findByUserName(ctx.tenant, userName))) return true;
+  if (typeof externalId !== 'string') return false;
+  const filter = compileFilter(`externalId eq ${JSON.stringify(externalId)}`, RESOURCE_TYPES.User, {
+    ...DEFAULT_FILTER_LIMITS,
+    maxLength: Number.POSITIVE_INFINITY,
+  });
+  const live = await ctx.directory.list(ctx.tenant, 'User', { filter, startIndex: 1, count: 1 });
+  return live.total > 0;
 }
 
 function event(type: ScimChangeType, resource: StoredResource, ctx: Ctx, at: string): ScimChangeEvent {

@@ -40,6 +40,7 @@ describeEachDirectory('the delete option', ({ scimClient }) => {
   const setup = (mode?: Mode) => setupWith(scimClient, mode);
   it('mark (default): kept inactive with deletedAt, hidden, out of groups, reported', async () => {
     const { call, directory, tenant, user, group, events } = await setup();
+    const reported = [...events];
     expect(DEFAULT_DELETION_POLICY.mode).toBe('mark');
     expectError(await call('GET', `/Users/${user.id}`), 404);
     expectError(await call('DELETE', `/Users/${user.id}`), 404);
@@ -58,7 +59,11 @@ describeEachDirectory('the delete option', ({ scimClient }) => {
     });
     expect(stored?.anonymisedAt).toBeUndefined();
     expect((await call('GET', `/Groups/${group.id}`)).body.members).toBeUndefined();
-    expect(events.slice(-2)).toEqual([
+    // The repeated DELETE (404) revoked again: an IdP retry after a lost revocation.
+    expect(events.slice(reported.length)).toEqual([
+      expect.objectContaining({ type: 'user-deleted', id: user.id }),
+    ]);
+    expect(reported.slice(-2)).toEqual([
       {
         type: 'user-deleted',
         tenant: 'acme',
@@ -100,6 +105,81 @@ describeEachDirectory('the delete option', ({ scimClient }) => {
       id: user.id,
       deletion: 'anonymise',
     });
+  });
+
+  it.each<Mode>(['mark', 'anonymise', 'delete'])(
+    '%s: a group cleanup that fails (store timeout) cannot lose the revocation; the retry finishes the job',
+    async (mode) => {
+      const client = scimClient({ deletion: mode });
+      const { call, directory, tenant, events } = client;
+      const { body: user } = await call('POST', '/Users', person);
+      const { body: group } = await call('POST', '/Groups', {
+        schemas: [GROUP],
+        displayName: 'Staff',
+        members: [{ value: user.id }],
+      });
+      const groupsOf = directory.groupsOf.bind(directory);
+      let failures = 1;
+      directory.groupsOf = async (...args) => {
+        if (failures-- > 0) throw new Error('store timeout');
+        return groupsOf(...args);
+      };
+      expectError(await call('DELETE', `/Users/${user.id}`), 500);
+      expect(events.filter((e) => e.type === 'user-deleted')).toEqual([
+        expect.objectContaining({ id: user.id, userName: 'jane@example.com', externalId: 'ext-jane' }),
+      ]);
+      // The IdP retries: 404 (already deleted), and the group cleanup is done now.
+      expectError(await call('DELETE', `/Users/${user.id}`), 404);
+      expect((await call('GET', `/Groups/${group.id}`)).body.members).toBeUndefined();
+      const stored = await directory.get(tenant, 'User', user.id);
+      if (mode === 'delete') expect(stored).toBeUndefined();
+      else expect(stored?.deletedAt).toBeDefined();
+      if (mode === 'anonymise') expect(stored?.attributes.userName).toBe(`anonymised-${user.id}`);
+    },
+  );
+
+  it.each<Mode>(['mark', 'anonymise', 'delete'])(
+    '%s: a revocation that could not be stored is made by the retry, by the user’s real names',
+    async (mode) => {
+      let failures = 1;
+      const client = scimClient({
+        deletion: mode,
+        onChange: (e) => {
+          if (e.type === 'user-deleted' && failures-- > 0) throw new Error('revocation not stored');
+        },
+      });
+      const { call, directory, tenant, events } = client;
+      const { body: user } = await call('POST', '/Users', person);
+      expectError(await call('DELETE', `/Users/${user.id}`), 500);
+      expectError(await call('DELETE', `/Users/${user.id}`), 404);
+      expect(events.filter((e) => e.type === 'user-deleted')).toEqual([
+        expect.objectContaining({
+          id: user.id,
+          userName: 'jane@example.com',
+          externalId: 'ext-jane',
+          deletion: mode,
+        }),
+        expect.objectContaining({
+          id: user.id,
+          userName: 'jane@example.com',
+          externalId: 'ext-jane',
+          deletion: mode,
+        }),
+      ]);
+      const stored = await directory.get(tenant, 'User', user.id);
+      if (mode === 'delete') expect(stored).toBeUndefined();
+      if (mode === 'anonymise') expect(stored?.attributes.userName).toBe(`anonymised-${user.id}`);
+    },
+  );
+
+  it('a replayed DELETE of an old record does not revoke the user provisioned again under the same names', async () => {
+    const { call, events } = await setup();
+    const { body: again } = await call('POST', '/Users', person);
+    expect(again.id).toBeDefined();
+    const oldId = events.find((e) => e.type === 'user-deleted')?.id;
+    const before = events.length;
+    expectError(await call('DELETE', `/Users/${oldId}`), 404);
+    expect(events.slice(before).filter((e) => e.type === 'user-deleted')).toEqual([]);
   });
 
   it('groups are always deleted for good', async () => {

@@ -28,6 +28,8 @@ export function scimClient(
     directory?: Directory;
     deletion?: DeletionMode;
     limits?: Partial<ScimLimits>;
+    /** Runs after the event is recorded (e.g. to fail like a revocation that could not be stored). */
+    onChange?: (event: ScimChangeEvent) => void | Promise<void>;
   } = {},
 ) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12));
@@ -51,6 +53,7 @@ export function scimClient(
       baseUrl: `${BASE}/`,
       onChange: (e: ScimChangeEvent) => {
         events.push(e);
+        return options.onChange?.(e);
       },
       onError: (e: unknown) => {
         errors.push(e);
