@@ -113,13 +113,18 @@ export async function handleScimRoute(
   send(res, response);
 }
 
-/** Audits every change; ends every session of a deactivated or deleted user, on every replica. */
-export function onScimChange(
+/**
+ * Audits every change; ends every session of a deactivated or deleted user, on every replica.
+ * Resolves only once the store has the revocation: rejecting makes the SCIM answer a 500, so
+ * the IdP retries, rather than a success while other replicas (and any replica started
+ * later) still let the user's sessions in.
+ */
+export async function onScimChange(
   components: Components,
   tenant: Tenant,
   scim: ScimConfig,
   event: ScimChangeEvent,
-): void {
+): Promise<void> {
   components.audit.record({
     type: 'provisioning',
     tenant: tenant.prefix,
@@ -131,9 +136,13 @@ export function onScimChange(
   if (event.type !== 'user-deactivated' && event.type !== 'user-deleted') return;
   const now = epochSeconds(components.clock);
   const idpUserId = scim.idpUserIdAttribute === 'externalId' ? event.externalId : event.userName;
-  for (const key of directoryUserKeys(tenant.prefix, { idpUserId, login: event.userName })) {
-    components.revocations.revokeUser(key, now, now + tenant.config.session.maxAgeSeconds);
-  }
+  const stored = await Promise.all(
+    directoryUserKeys(tenant.prefix, { idpUserId, login: event.userName }).map((key) =>
+      components.revocations.revokeUser(key, now, now + tenant.config.session.maxAgeSeconds),
+    ),
+  );
+  // Applied on this replica and parked for retry, but not yet shared: not done.
+  if (stored.includes(false)) throw new Error('the session revocation could not be stored');
   components.audit.record({
     type: 'session_revoked',
     tenant: tenant.prefix,

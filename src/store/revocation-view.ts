@@ -59,7 +59,7 @@ export class StoreRevocationView implements RevocationView {
   private readonly sweepIntervalMs: number;
   /** Published locally but not yet accepted by the store; retried on recovery. */
   private readonly outbox = new Map<string, RevocationEvent>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<boolean>>();
   private ok = false;
   private since: number;
   private loaded = false;
@@ -116,12 +116,18 @@ export class StoreRevocationView implements RevocationView {
     return false;
   }
 
-  revoke(sid: string, untilEpochSeconds: number): void {
-    this.publish({ kind: 'session', sid, until: untilEpochSeconds });
+  /**
+   * Applies at once on this replica. The promise (never rejected) says whether the store
+   * accepted it (true) or it is parked for retry on recovery (false); await it when the
+   * caller must not answer before every replica can know, e.g. SCIM deprovisioning.
+   */
+  revoke(sid: string, untilEpochSeconds: number): Promise<boolean> {
+    return this.publish({ kind: 'session', sid, until: untilEpochSeconds });
   }
 
-  revokeUser(userKey: string, beforeEpochSeconds: number, untilEpochSeconds: number): void {
-    this.publish({ kind: 'user', userKey, before: beforeEpochSeconds, until: untilEpochSeconds });
+  /** As `revoke`, for every session of `userKey` issued at or before `beforeEpochSeconds`. */
+  revokeUser(userKey: string, beforeEpochSeconds: number, untilEpochSeconds: number): Promise<boolean> {
+    return this.publish({ kind: 'user', userKey, before: beforeEpochSeconds, until: untilEpochSeconds });
   }
 
   health(): StoreHealth {
@@ -168,20 +174,23 @@ export class StoreRevocationView implements RevocationView {
     this.hooks.onEvent?.(event, source);
   }
 
-  private publish(event: RevocationEvent): void {
+  private publish(event: RevocationEvent): Promise<boolean> {
     this.apply(event, 'local');
     const sent = this.send(event);
     this.inFlight.add(sent);
     void sent.finally(() => this.inFlight.delete(sent));
+    return sent;
   }
 
-  private async send(event: RevocationEvent): Promise<void> {
+  private async send(event: RevocationEvent): Promise<boolean> {
     try {
       await this.bus.publishRevocation(event);
+      return true;
     } catch (error) {
       this.outbox.set(outboxKey(event), event);
       this.hooks.onError?.(error, 'publish');
       this.markDown();
+      return false;
     }
   }
 

@@ -112,6 +112,17 @@ describe('StoreRevocationView', () => {
     expect(b.isRevoked(session())).toBe(false);
   });
 
+  it('a revocation resolves true once the store has it, false when it could only be parked', async () => {
+    const { view, store } = setup();
+    const bus = new FlakyBus(store);
+    const a = view(bus);
+    await a.start();
+    expect(await a.revokeUser('t\nlogin\nalice', 1, 2)).toBe(true);
+    bus.down = true;
+    expect(await a.revokeUser('t\nlogin\nbob', 1, 2)).toBe(false);
+    expect(a.pendingPublishes()).toBe(1);
+  });
+
   it('revokes a user: sessions issued at or before the time, not later ones', async () => {
     const { view, session, clock } = setup();
     const a = view();
