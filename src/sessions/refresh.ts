@@ -4,7 +4,9 @@
  * (kept server side) is used once; new claims replace the identity (the
  * cookie is resealed), and an IdP that refuses the refresh token (user
  * disabled, session revoked there) ends the session. An unreachable IdP
- * leaves the session alone and is asked again shortly.
+ * leaves the session alone and is asked again shortly. Replicas take a store
+ * lock per session before refreshing, so a rotating refresh token is never
+ * used twice.
  *
  * The hot path calls `due()`, a map lookup; the store is read once per
  * session per process, then only when a refresh is due.
@@ -21,10 +23,13 @@ import type { SessionReader } from './reader.ts';
 import type { RevocationView } from './revocations.ts';
 import type { Session } from './session.ts';
 import type { SessionCookies } from './session-cookie.ts';
-import type { SessionDataStore } from './session-data.ts';
+import type { SessionDataStore, StoredSessionData } from './session-data.ts';
 
 /** After the IdP could not be reached, ask again this much later. */
 const RETRY_AFTER_UNAVAILABLE_SECONDS = 30;
+
+/** How long one replica holds a session's refresh lock (longer than any IdP call should take). */
+const REFRESH_LOCK_SECONDS = 30;
 
 /** What the refresher needs from an IdP's relying party (owned here, implemented by protocols/oidc). */
 export interface RefreshingIdp {
@@ -108,6 +113,41 @@ export class SessionRefresher {
       this.checkedAt.set(session.sid, data?.refreshToken ? data.checkedAt : now);
       return { session };
     }
+    // Another replica may be refreshing this session right now: with rotating refresh tokens a
+    // second use of the same token looks like theft to the IdP and ends the session there.
+    if (!(await deps.sessionData.lockRefresh(session.sid, REFRESH_LOCK_SECONDS))) {
+      this.checkedAt.set(session.sid, now - interval + RETRY_AFTER_UNAVAILABLE_SECONDS);
+      return { session };
+    }
+    try {
+      // Read again under the lock: the holder before us may have rotated the token meanwhile.
+      const current = await deps.sessionData.load(session.sid);
+      if (!current?.refreshToken || now - current.checkedAt < interval) {
+        this.checkedAt.set(session.sid, current?.checkedAt ?? now);
+        return { session };
+      }
+      return await this.refreshLocked(
+        session,
+        { ...current, refreshToken: current.refreshToken },
+        rp,
+        cookieHeader,
+        remap,
+      );
+    } finally {
+      await deps.sessionData.unlockRefresh(session.sid);
+    }
+  }
+
+  private async refreshLocked(
+    session: Session,
+    data: StoredSessionData & { refreshToken: string },
+    rp: RefreshingIdp,
+    cookieHeader: string | undefined,
+    remap: Remap | undefined,
+  ): Promise<RefreshOutcome> {
+    const { deps } = this;
+    const now = epochSeconds(deps.clock);
+    const interval = rp.idp.refresh.intervalSeconds;
     const log = deps.log.child({ tenant: session.tenant, idp: session.idp, sid: session.sid });
     let result: Awaited<ReturnType<RefreshingIdp['refresh']>>;
     try {

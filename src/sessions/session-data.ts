@@ -61,6 +61,15 @@ export class SessionDataStore {
     await this.store.delete(STORE_KEYS.sessionData(sid));
   }
 
+  /** Takes the session's refresh lock for `ttlSeconds` (shared by every replica); false when another holds it. */
+  lockRefresh(sid: string, ttlSeconds: number): Promise<boolean> {
+    return this.store.addOnce(STORE_KEYS.refreshLock(sid), ttlSeconds);
+  }
+
+  async unlockRefresh(sid: string): Promise<void> {
+    await this.store.delete(STORE_KEYS.refreshLock(sid));
+  }
+
   /** sluss session IDs opened under the IdP's session `idpSid`. */
   sessionsOfIdpSession(tenant: string, idp: string, idpSid: string): Promise<string[]> {
     return this.store.members(STORE_KEYS.idpSession(tenant, idp, idpSid));

@@ -31,6 +31,7 @@ export function ttlMillis(ttlSeconds: number): number {
 /** Key namespaces, in one place so backends and tests agree. */
 export const STORE_KEYS = {
   sessionData: (sid: string) => `session:${sid}`,
+  refreshLock: (sid: string) => `refresh-lock:${sid}`,
   idpSession: (tenant: string, idp: string, idpSid: string) => `idp-sid:${tenant}:${idp}:${idpSid}`,
   oidcState: (state: string) => `oidc-state:${state}`,
   logoutJti: (issuer: string, jti: string) => `logout-jti:${issuer}:${jti}`,

@@ -23,13 +23,15 @@ const identity = {
 };
 
 /** An IdP whose refresh answer each test scripts; counts the calls it gets. */
-function scriptedIdp(answer: () => Promise<Awaited<ReturnType<RefreshingIdp['refresh']>>>) {
+function scriptedIdp(
+  answer: (refreshToken: string) => Promise<Awaited<ReturnType<RefreshingIdp['refresh']>>>,
+) {
   const idp = {
     calls: 0,
     idp: { id: 'op', refresh: { intervalSeconds: INTERVAL }, mfa: { source: 'amr' as const, acrValues: [] } },
-    refresh: async () => {
+    refresh: async (refreshToken: string) => {
       idp.calls++;
-      return answer();
+      return answer(refreshToken);
     },
   };
   return idp;
@@ -47,29 +49,32 @@ async function setup(refreshToken: string | null = 'rt-1') {
   const sessionData = new SessionDataStore(store, clock);
   const evicted: string[] = [];
   const logs = new LogSink();
-  const refresher = new SessionRefresher({
-    sessionData,
-    sessions,
-    sessionCookies: new SessionCookies({
-      name: '__Host-sluss',
-      txnPrefix: '__Host-sluss-txn-',
-      secret: 'c'.repeat(40),
-      previousSecrets: [],
-      secure: true,
-      sameSite: 'lax',
-    }),
-    revocations,
-    evictHeaders: (sid) => evicted.push(sid),
-    clock,
-    log: createLogger({ destination: logs }),
-  });
+  /** One replica's refresher; replicas share the store and (through it) the revocations. */
+  const replica = () =>
+    new SessionRefresher({
+      sessionData,
+      sessions,
+      sessionCookies: new SessionCookies({
+        name: '__Host-sluss',
+        txnPrefix: '__Host-sluss-txn-',
+        secret: 'c'.repeat(40),
+        previousSecrets: [],
+        secure: true,
+        sameSite: 'lax',
+      }),
+      revocations,
+      evictHeaders: (sid) => evicted.push(sid),
+      clock,
+      log: createLogger({ destination: logs }),
+    });
+  const refresher = replica();
   const session = createSession({ tenant: 'acme', idp: 'op', identity, maxAgeSeconds: 3600 }, clock);
   await sessionData.save(session, {
     idToken: 'id-1',
     ...(refreshToken ? { refreshToken } : {}),
     checkedAt: Math.floor(clock.now() / 1000),
   });
-  return { clock, store, revocations, sessionData, refresher, session, evicted, logs };
+  return { clock, store, revocations, sessions, sessionData, refresher, replica, session, evicted, logs };
 }
 
 describe('SessionRefresher', () => {
@@ -149,6 +154,34 @@ describe('SessionRefresher', () => {
     clock.advance(INTERVAL * 1000);
     const idp = scriptedIdp(async () => ({ claims: undefined, refreshToken: 'rt-2' }));
     await Promise.all([1, 2, 3, 4].map(() => refresher.refresh(session, idp, undefined)));
+    expect(idp.calls).toBe(1);
+  });
+
+  it('two replicas refreshing one session at once use a rotating refresh token only once', async () => {
+    const { clock, replica, session, revocations } = await setup();
+    clock.advance(INTERVAL * 1000);
+    // Rotation with reuse detection (OAuth 2.0 Security BCP §4.14): a token used twice is refused.
+    let current = 'rt-1';
+    const idp = scriptedIdp(async (token) => {
+      if (token !== current) throw new SlussError('ERR_OIDC_CALLBACK_INVALID', 'invalid_grant (reuse)');
+      current = `rt-${idp.calls + 1}`;
+      // The IdP answers after a while: both replicas are mid-refresh at once.
+      await new Promise((resolve) => setImmediate(resolve));
+      return { claims: undefined, refreshToken: current };
+    });
+    const [first, second] = [replica(), replica()];
+    const outcomes = await Promise.all([
+      first.refresh(session, idp, undefined),
+      second.refresh(session, idp, undefined),
+    ]);
+    expect(outcomes).toEqual([{ session }, { session }]);
+    expect(idp.calls).toBe(1);
+    expect(revocations.isRevoked(session)).toBe(false);
+    // The replica that lost the lock asks again later, and finds the session just checked.
+    expect(second.due(session, INTERVAL)).toBe(false);
+    clock.advance(30_000);
+    expect(second.due(session, INTERVAL)).toBe(true);
+    expect(await second.refresh(session, idp, undefined)).toEqual({ session });
     expect(idp.calls).toBe(1);
   });
 });
