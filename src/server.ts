@@ -324,6 +324,14 @@ class RequestPipeline {
     }
     let session = lookup.session;
     let setCookies: readonly string[] | undefined;
+    // Idle first: an idle session is refused without a round trip to its IdP.
+    const idle = tenant.config.session.idleTimeoutSeconds;
+    const idleNow = epochSeconds(components.clock);
+    const activity = idle === undefined ? 'active' : idleState(session, idle, idleNow);
+    if (activity === 'idle') {
+      this.unauthenticated(req, res, tenant, 'expired', session, 'idle');
+      return;
+    }
     const rp = tenant.oidc.get(session.idp);
     if (rp?.idp.refresh.enabled && components.refresher.due(session, rp.idp.refresh.intervalSeconds)) {
       const outcome = await components.refresher.refresh(session, rp, req.headers.cookie, (base, claims) =>
@@ -336,23 +344,14 @@ class RequestPipeline {
       session = outcome.session;
       setCookies = outcome.setCookies;
     }
-    const idle = tenant.config.session.idleTimeoutSeconds;
-    if (idle !== undefined) {
-      const now = epochSeconds(components.clock);
-      const state = idleState(session, idle, now);
-      if (state === 'idle') {
-        this.unauthenticated(req, res, tenant, 'expired', session, 'idle');
-        return;
-      }
-      if (state === 'renew') {
-        // Rolling cookie: a new seal with the new activity time (the old cookie value idles out on its own).
-        session = { ...session, seen: now };
-        setCookies = components.sessionCookies.write(
-          await components.sessions.seal(session),
-          session.exp - now,
-          req.headers.cookie,
-        );
-      }
+    if (activity === 'renew') {
+      // Rolling cookie: a new seal with the new activity time (the old cookie value idles out on its own).
+      session = { ...session, seen: idleNow };
+      setCookies = components.sessionCookies.write(
+        await components.sessions.seal(session),
+        session.exp - idleNow,
+        req.headers.cookie,
+      );
     }
     // Per-path rules (e.g. /admin needs app-admins), on the normalised path, on every request.
     if (tenant.policy.pathRules.length > 0) {

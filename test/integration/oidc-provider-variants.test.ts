@@ -750,6 +750,17 @@ describe('refresh tokens used while the session runs', () => {
     expect((await echo(stack, jar, '/echo/op-down')).headers['x-remote-user']).toBe('alice');
     expect(stack.logs.text()).toContain('IdP unreachable for session refresh');
   });
+  it('an idle session is refused without asking the IdP for a refresh', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now());
+    const stack = await stackWith({ ...refreshing, tenant: { session: { idleTimeoutSeconds: 60 } } });
+    const { jar } = await stack.login();
+    expect(tokenRequests(stack)).toHaveLength(1);
+    vi.setSystemTime(Date.now() + 61_000);
+    const idle = await get(`${stack.publicUrl}/echo/idle`, { cookie: jar.header(stack.publicUrl) ?? '' });
+    expect(idle.status).toBe(401);
+    expect(tokenRequests(stack)).toHaveLength(1);
+  });
 });
 
 describe('refresh tokens from a strictly conformant OP (OIDC Core §11)', () => {
