@@ -23,7 +23,7 @@ import type { Identity } from './identity/identity.ts';
 import { applyMapping } from './identity/identity.ts';
 import type { HeaderPairs } from './identity/identity-headers.ts';
 import { IdentityHeaders } from './identity/identity-headers.ts';
-import { evaluateRequest } from './identity/policy.ts';
+import { evaluateLogin, evaluateRequest } from './identity/policy.ts';
 import { loadKeyRing } from './identity/signing-keys.ts';
 import type { Audit } from './observability/audit.ts';
 import { createAudit } from './observability/audit.ts';
@@ -335,7 +335,7 @@ class RequestPipeline {
     const rp = tenant.oidc.get(session.idp);
     if (rp?.idp.refresh.enabled && components.refresher.due(session, rp.idp.refresh.intervalSeconds)) {
       const outcome = await components.refresher.refresh(session, rp, req.headers.cookie, (base, claims) =>
-        remapIdentity(components, tenant, rp.idp.id, base, claims),
+        reviewRefreshedIdentity(components, tenant, rp.idp.id, base, claims),
       );
       if ('rejected' in outcome) {
         this.unauthenticated(req, res, tenant, outcome.rejected);
@@ -522,20 +522,33 @@ function storeWithinGrace(components: Components): boolean {
   return health.ok || components.clock.now() - health.since < components.config.store.graceSeconds * 1000;
 }
 
-/** A refreshed identity gets the same mapping and directory treatment as a login's (mapped fields, groups). */
-async function remapIdentity(
+/** A refreshed identity through the tenant's mapping, directory and login policy, as at login. */
+async function reviewRefreshedIdentity(
   components: Components,
   tenant: Tenant,
   idpId: string,
   base: Identity,
   claims: Readonly<Record<string, unknown>>,
-): Promise<Identity | undefined> {
+): Promise<{ identity: Identity } | { denied: string }> {
   const mapping = tenant.mappings.get(idpId);
-  if (!mapping) return base;
-  const mapped = applyMapping(base, claims, mapping, tenant.config.userIdentifier);
-  if (!mapped.ok) return undefined;
+  const mapped = mapping
+    ? applyMapping(base, claims, mapping, tenant.config.userIdentifier)
+    : ({ ok: true, identity: base } as const);
+  if (!mapped.ok) return { denied: 'identity-incomplete' };
   const verdict = await consultDirectory(components, tenant, mapped.identity);
-  return verdict.allow ? verdict.identity : undefined;
+  if (!verdict.allow) return { denied: verdict.reason };
+  const { identity } = verdict;
+  const decision = evaluateLogin(
+    {
+      ...(identity.email ? { email: identity.email } : {}),
+      groups: identity.groups,
+      mfa: identity.mfa,
+      groupsOverage: identity.groupsOverage === true,
+    },
+    tenant.policy,
+    { idpId, ...(verdict.expectedIdp ? { expectedIdp: verdict.expectedIdp } : {}) },
+  );
+  return decision.allow ? { identity } : { denied: decision.reason };
 }
 
 const SCIM_RETENTION_INTERVAL_MS = 6 * 3600 * 1000;

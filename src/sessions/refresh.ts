@@ -1,12 +1,13 @@
 /**
  * Keeps a session in step with its IdP when the IdP entry asks for it
  * (`refresh.enabled`): every `intervalSeconds` the session's refresh token
- * (kept server side) is used once; new claims replace the identity (the
- * cookie is resealed), and an IdP that refuses the refresh token (user
- * disabled, session revoked there) ends the session. An unreachable IdP
- * leaves the session alone and is asked again shortly. Replicas take a store
- * lock per session before refreshing, so a rotating refresh token is never
- * used twice.
+ * (kept server side) is used once. New claims go through the tenant's
+ * mapping, directory and login policy again; a changed identity moves the
+ * session to a new sid (the old one is revoked, so the old cookie stops
+ * working), and an identity those refuse, like an IdP that refuses the
+ * refresh token, ends the session. An unreachable IdP leaves the session
+ * alone and is asked again shortly. Replicas take a store lock per session
+ * before refreshing, so a rotating refresh token is never used twice.
  *
  * The hot path calls `due()`, a map lookup; the store is read once per
  * session per process, then only when a refresh is due.
@@ -22,14 +23,12 @@ import type { Audit } from '../observability/audit.ts';
 import type { SessionReader } from './reader.ts';
 import type { RevocationView } from './revocations.ts';
 import type { Session } from './session.ts';
+import { newSessionId } from './session.ts';
 import type { SessionCookies } from './session-cookie.ts';
 import type { SessionDataStore, StoredSessionData } from './session-data.ts';
 
 /** After the IdP could not be reached, ask again this much later. */
 const RETRY_AFTER_UNAVAILABLE_SECONDS = 30;
-
-/** How long one replica holds a session's refresh lock (longer than any IdP call should take). */
-const REFRESH_LOCK_SECONDS = 30;
 
 /** What the refresher needs from an IdP's relying party (owned here, implemented by protocols/oidc). */
 export interface RefreshingIdp {
@@ -44,11 +43,17 @@ export interface RefreshingIdp {
   ): Promise<{ claims: Record<string, unknown> | undefined; refreshToken: string; idToken?: string }>;
 }
 
-/** Re-applies the tenant's mapping (and directory) to refreshed claims, as a login does. */
+/** How long one replica holds a session's refresh lock (longer than any IdP call should take). */
+const REFRESH_LOCK_SECONDS = 30;
+
+/**
+ * Re-applies the tenant's mapping, directory and login policy to refreshed
+ * claims, as a login does: the identity to keep, or why the user may no longer sign in.
+ */
 export type Remap = (
   base: Identity,
   claims: Readonly<Record<string, unknown>>,
-) => Promise<Identity | undefined>;
+) => Promise<{ readonly identity: Identity } | { readonly denied: string }>;
 
 export type RefreshOutcome =
   | { readonly session: Session; readonly setCookies?: readonly string[] }
@@ -161,53 +166,95 @@ export class SessionRefresher {
         log.warn({ err: error.cause ?? error }, 'IdP unreachable for session refresh; the session continues');
         return { session };
       }
-      deps.revocations.revoke(session.sid, session.exp);
-      deps.evictHeaders(session.sid);
-      await deps.sessionData.remove(session.sid);
-      deps.audit?.record({
-        type: 'session_revoked',
-        tenant: session.tenant,
-        idp: session.idp,
-        sub: session.identity.sub,
-        sid: session.sid,
-        reason: 'idp-refused-refresh',
-      });
+      await this.end(session, 'idp-refused-refresh');
       log.info(
         { event: 'session_ended_by_idp', sub: session.identity.sub, err: (error as Error).cause ?? error },
         'IdP refused the refresh; session ended',
       );
       return { rejected: 'revoked' };
     }
-    await deps.sessionData.save(session, {
+    const stored: StoredSessionData = {
       ...data,
       refreshToken: result.refreshToken,
       ...(result.idToken ? { idToken: result.idToken } : {}),
       checkedAt: now,
-    });
-    this.checkedAt.set(session.sid, now);
-    if (!result.claims) return { session };
-    const base = withKnownAuthTime(identityFromOidcClaims(result.claims, rp.idp.mfa), session.identity);
-    // The tenant's mapping and directory, as at login; when they cannot place the user now, keep the session's identity.
-    const identity = remap ? ((await remap(base, result.claims)) ?? session.identity) : base;
-    if (sameIdentity(identity, session.identity)) return { session };
+    };
+    let identity = session.identity;
+    if (result.claims) {
+      const base = withLoginFacts(identityFromOidcClaims(result.claims, rp.idp.mfa), session.identity);
+      // The tenant's mapping, directory and policy, as at login: a user they refuse now loses the session.
+      const verdict = remap ? await remap(base, result.claims) : { identity: base };
+      if ('denied' in verdict) {
+        await this.end(session, 'refused-on-refresh', { denied: verdict.denied });
+        log.info(
+          { event: 'session_refused_on_refresh', sub: session.identity.sub, reason: verdict.denied },
+          'refreshed identity refused by the tenant; session ended',
+        );
+        return { rejected: 'revoked' };
+      }
+      identity = verdict.identity;
+    }
+    if (sameIdentity(identity, session.identity)) {
+      await deps.sessionData.save(session, stored);
+      this.checkedAt.set(session.sid, now);
+      return { session };
+    }
 
-    const updated: Session = { ...session, identity };
+    // A new sid for the new identity: the old cookie (same sid otherwise) would keep the old
+    // identity, never be refreshed again (checks are per sid) and share its cached identity headers.
+    const updated: Session = { ...session, sid: newSessionId(), identity };
+    await deps.sessionData.save(updated, stored);
+    this.checkedAt.set(updated.sid, now);
+    deps.revocations.revoke(session.sid, session.exp);
+    deps.evictHeaders(session.sid);
+    await deps.sessionData.remove(session.sid);
     const setCookies = deps.sessionCookies.write(
       await deps.sessions.seal(updated),
       session.exp - now,
       cookieHeader,
     );
-    deps.evictHeaders(session.sid);
-    log.info({ event: 'session_refreshed', sub: identity.sub }, 'identity updated from the IdP');
+    log.info(
+      { event: 'session_refreshed', sub: identity.sub, newSid: updated.sid },
+      'identity updated from the IdP',
+    );
     return { session: updated, setCookies };
+  }
+
+  /** Ends a session on every replica and forgets its server-side data. */
+  private async end(
+    session: Session,
+    reason: 'idp-refused-refresh' | 'refused-on-refresh',
+    detail: Record<string, string> = {},
+  ): Promise<void> {
+    const { deps } = this;
+    deps.revocations.revoke(session.sid, session.exp);
+    deps.evictHeaders(session.sid);
+    await deps.sessionData.remove(session.sid);
+    deps.audit?.record({
+      type: 'session_revoked',
+      tenant: session.tenant,
+      idp: session.idp,
+      sub: session.identity.sub,
+      sid: session.sid,
+      reason,
+      ...detail,
+    });
   }
 }
 
-/** A refreshed ID token may omit auth_time; the user did not authenticate again. */
-function withKnownAuthTime(identity: Identity, previous: Identity): Identity {
-  return identity.authTime === undefined && previous.authTime !== undefined
-    ? { ...identity, authTime: previous.authTime }
-    : identity;
+/**
+ * A refreshed ID token may omit auth_time, amr and acr: the user did not authenticate
+ * again, so what the login established still holds (and an MFA policy still sees it).
+ */
+function withLoginFacts(identity: Identity, previous: Identity): Identity {
+  let result = identity;
+  if (result.authTime === undefined && previous.authTime !== undefined)
+    result = { ...result, authTime: previous.authTime };
+  if (result.amr === undefined && result.acr === undefined) {
+    const { amr, acr, mfa } = previous;
+    result = { ...result, ...(amr ? { amr } : {}), ...(acr ? { acr } : {}), mfa };
+  }
+  return result;
 }
 
 function sameIdentity(a: Identity, b: Identity): boolean {

@@ -763,6 +763,77 @@ describe('refresh tokens used while the session runs', () => {
   });
 });
 
+describe('refresh after the user changed at the IdP', () => {
+  /** The demo users with groups this test may change at the OP (read at every token issue). */
+  function changeableUsers(): DemoUser[] {
+    return DEMO_USERS.map((user) => ({ ...user, groups: [...user.groups] }));
+  }
+  function refreshingWith(users: DemoUser[], tenant: Record<string, unknown> = {}): StackOptions {
+    return {
+      opOptions: { alwaysIssueRefreshTokens: true, users },
+      client: { grant_types: ['authorization_code', 'refresh_token'] },
+      idp: { refresh: { enabled: true, intervalSeconds: 30 } },
+      tenant,
+    };
+  }
+  function removeFromGroup(users: DemoUser[], sub: string, group: string): void {
+    const user = users.find((u) => u.sub === sub);
+    if (!user) throw new Error(`no user ${sub}`);
+    user.groups = user.groups.filter((g) => g !== group);
+  }
+
+  it('a user removed from the whitelisted group at the IdP loses the session at the next refresh', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now());
+    const users = changeableUsers();
+    const stack = await stackWith(
+      refreshingWith(users, { policy: { groupWhitelist: { active: true, groups: ['app-admins'] } } }),
+    );
+    const { jar } = await stack.login();
+    const cookie = jar.header(stack.publicUrl) ?? '';
+    expect((await get(`${stack.publicUrl}/echo/before`, { cookie })).status).toBe(200);
+
+    removeFromGroup(users, 'alice', 'app-admins');
+    vi.setSystemTime(Date.now() + 31_000);
+    expect((await get(`${stack.publicUrl}/echo/after`, { cookie })).status).toBe(401);
+    expect(tokenRequests(stack)).toHaveLength(2);
+    expect((await get(`${stack.publicUrl}/echo/again`, { cookie })).status).toBe(401);
+    expect(stack.audit.lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
+      expect.objectContaining({
+        event: 'session_revoked',
+        reason: 'refused-on-refresh',
+        denied: 'group-not-allowed',
+        sub: 'alice',
+      }),
+    );
+  });
+
+  it('after a refresh removed a group, the old cookie no longer works and the new one carries the new groups', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now());
+    const users = changeableUsers();
+    const stack = await stackWith(refreshingWith(users));
+    const { jar } = await stack.login();
+    const oldCookie = jar.header(stack.publicUrl) ?? '';
+    const before = await identityJwt(stack, await echo(stack, jar, '/echo/before'));
+    expect(before.groups).toEqual(['staff', 'app-admins']);
+
+    removeFromGroup(users, 'alice', 'app-admins');
+    vi.setSystemTime(Date.now() + 31_000);
+    const refreshed = await get(`${stack.publicUrl}/echo/refresh`, { cookie: oldCookie });
+    expect(refreshed.status).toBe(200);
+    jar.store(`${stack.publicUrl}/echo/refresh`, refreshed.headers);
+    const newCookie = jar.header(stack.publicUrl) ?? '';
+    expect(newCookie).not.toBe(oldCookie);
+
+    // The old cookie: no access with the old groups, and no stale identity headers for the new one.
+    expect((await get(`${stack.publicUrl}/echo/old-cookie`, { cookie: oldCookie })).status).toBe(401);
+    const after = await identityJwt(stack, await echo(stack, jar, '/echo/after'));
+    expect(after.groups).toEqual(['staff']);
+    expect(after.sid).not.toBe(before.sid);
+  });
+});
+
 describe('refresh tokens from a strictly conformant OP (OIDC Core §11)', () => {
   // oidc-provider by default drops offline_access unless the request says prompt=consent, as
   // OIDC Core §11 requires ("a prompt parameter value of consent MUST be used"). sluss never

@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { SlussError } from '../../src/errors.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { SessionReader } from '../../src/sessions/reader.ts';
-import type { RefreshingIdp } from '../../src/sessions/refresh.ts';
+import type { RefreshingIdp, Remap } from '../../src/sessions/refresh.ts';
 import { SessionRefresher } from '../../src/sessions/refresh.ts';
 import { MemoryRevocations } from '../../src/sessions/revocations.ts';
 import { CookieSealer } from '../../src/sessions/sealed-cookie.ts';
@@ -90,8 +90,8 @@ describe('SessionRefresher', () => {
     expect(refresher.due(session, INTERVAL)).toBe(true);
   });
 
-  it('updates the identity from refreshed claims, reseals the cookie and rotates the stored refresh token', async () => {
-    const { clock, refresher, session, sessionData, evicted } = await setup();
+  it('moves a changed identity to a new sid: reseals the cookie, revokes the old sid, carries the stored tokens over', async () => {
+    const { clock, refresher, session, sessions, sessionData, revocations, evicted } = await setup();
     clock.advance(INTERVAL * 1000);
     const idp = scriptedIdp(async () => ({
       claims: {
@@ -105,15 +105,52 @@ describe('SessionRefresher', () => {
     }));
     const outcome = await refresher.refresh(session, idp, undefined);
     if (!('session' in outcome)) throw new Error('expected a session');
-    expect(outcome.session.sid).toBe(session.sid);
-    expect(outcome.session.exp).toBe(session.exp);
-    expect(outcome.session.identity).toMatchObject({
+    const updated = outcome.session;
+    expect(updated.sid).not.toBe(session.sid);
+    expect({ iat: updated.iat, exp: updated.exp }).toEqual({ iat: session.iat, exp: session.exp });
+    expect(updated.identity).toMatchObject({
       email: 'alice@new.example',
       groups: ['staff', 'app-admins'],
     });
-    expect(outcome.setCookies?.[0]).toMatch(/^__Host-sluss=Fe26/);
+    const cookie = /^__Host-sluss=([^;]+)/.exec(outcome.setCookies?.[0] ?? '')?.[1];
+    expect(await sessions.lookup(cookie, 'acme')).toEqual({ session: updated });
+    expect(revocations.isRevoked(session)).toBe(true);
+    expect(revocations.isRevoked(updated)).toBe(false);
     expect(evicted).toEqual([session.sid]);
-    expect(await sessionData.load(session.sid)).toMatchObject({ refreshToken: 'rt-2', idToken: 'id-2' });
+    expect(await sessionData.load(session.sid)).toBeUndefined();
+    expect(await sessionData.load(updated.sid)).toMatchObject({ refreshToken: 'rt-2', idToken: 'id-2' });
+    expect(refresher.due(updated, INTERVAL)).toBe(false);
+  });
+
+  it('keeps the sid when the refreshed identity is unchanged, and rotates the stored refresh token', async () => {
+    const { clock, refresher, session, sessionData, revocations } = await setup();
+    clock.advance(INTERVAL * 1000);
+    const idp = scriptedIdp(async () => ({
+      claims: { iss: identity.issuer, sub: 'alice', email: identity.email, groups: identity.groups },
+      refreshToken: 'rt-2',
+    }));
+    const remap: Remap = async (base) => ({ identity: { ...base, mfa: false } });
+    expect(await refresher.refresh(session, idp, undefined, remap)).toEqual({ session });
+    expect(revocations.isRevoked(session)).toBe(false);
+    expect(await sessionData.load(session.sid)).toMatchObject({ refreshToken: 'rt-2', idToken: 'id-1' });
+  });
+
+  it.each([
+    ['a user removed from the whitelisted group at the IdP', 'group-not-allowed'],
+    ['a user deprovisioned from the directory', 'user-unknown'],
+    ['an identity the mapping can no longer complete', 'identity-incomplete'],
+  ])('fails closed on %s: the session ends, it does not keep its old identity', async (_attack, reason) => {
+    const { clock, refresher, session, sessionData, revocations, logs } = await setup();
+    clock.advance(INTERVAL * 1000);
+    const idp = scriptedIdp(async () => ({
+      claims: { iss: identity.issuer, sub: 'alice', email: identity.email, groups: [] },
+      refreshToken: 'rt-2',
+    }));
+    const remap: Remap = async () => ({ denied: reason });
+    expect(await refresher.refresh(session, idp, undefined, remap)).toEqual({ rejected: 'revoked' });
+    expect(revocations.isRevoked(session)).toBe(true);
+    expect(await sessionData.load(session.sid)).toBeUndefined();
+    expect(logs.text()).toContain(reason);
   });
 
   it('ends the session when the IdP refuses the refresh token', async () => {
