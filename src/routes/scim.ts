@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { epochSeconds } from '../clock.ts';
 import type { Components } from '../components.ts';
 import type { ScimConfig } from '../config/schema.ts';
+import { readBoundedBody } from '../http/body.ts';
 import type { ScimResponse } from '../scim/errors.ts';
 import { errorResponse, ScimError, unauthorized } from '../scim/errors.ts';
 import type { ScimChangeEvent } from '../scim/handler.ts';
@@ -162,22 +163,12 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
     req.resume();
     throw new ScimError(400, 'The body must be application/scim+json.', 'invalidSyntax');
   }
-  if (Number(req.headers['content-length'] ?? 0) > limit) {
-    req.resume();
+  const read = await readBoundedBody(req, limit);
+  if (!read.ok && read.problem === 'too-large')
     throw new ScimError(413, `The body is larger than ${limit} bytes.`, 'tooMany');
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.destroy();
-      throw new ScimError(413, `The body is larger than ${limit} bytes.`, 'tooMany');
-    }
-    chunks.push(chunk as Buffer);
-  }
+  if (!read.ok) throw new ScimError(408, 'The body was not received in time.');
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(read.body.toString('utf8'));
   } catch {
     throw new ScimError(400, 'The body is not valid JSON.', 'invalidSyntax');
   }
