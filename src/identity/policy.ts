@@ -144,10 +144,18 @@ function readPath(path: string, decode: boolean, resolveDots: boolean, caseSensi
  * Every way the upstream might read the request path (fail closed: a request must pass
  * the rules for all of them). Undefined when the target is no usable origin-form path.
  */
+/** No %, backslash, ;, NUL, dot, space or empty segment (a trailing "/" is fine): every reading is the same. */
+const PLAIN_PATH = /^(\/[^/%\\;\0. ]+)*\/?$/;
+
 export function pathReadings(url: string, caseSensitive = false): string[] | undefined {
   const end = url.search(/[?#]/);
   const path = end === -1 ? url : url.slice(0, end);
   if (!path.startsWith('/')) return undefined;
+  // Hot path: a path with nothing to decode, resolve or strip has exactly one reading.
+  if (PLAIN_PATH.test(path)) {
+    const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    return [caseSensitive ? trimmed : trimmed.toLowerCase()];
+  }
   const readings = new Set<string>();
   for (const decode of [false, true]) {
     for (const resolveDots of [false, true]) {

@@ -330,16 +330,14 @@ describe('checkConfig: signing keys', () => {
 });
 
 describe('checkConfig: hostile input', () => {
-  it('refuses a YAML alias bomb ("billion laughs") quickly', () => {
+  it('refuses a YAML alias bomb ("billion laughs") without expanding it', () => {
     const levels = 'abcdefghi'.split('');
     const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     for (let i = 1; i < levels.length; i++) {
       const previous = `*${levels[i - 1]}`;
       lines.push(`${levels[i]}: &${levels[i]} [${Array(9).fill(previous).join(',')}]`);
     }
-    const started = performance.now();
     const { ok, output } = check({ 'sluss.yaml': `${lines.join('\n')}\n` });
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(ok).toBe(false);
     expect(problemLines(output)).toEqual([
       'ERR_CONFIG_INVALID: sluss.yaml: invalid YAML: too many alias expansions (anchors/aliases)',

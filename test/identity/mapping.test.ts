@@ -690,11 +690,9 @@ describe('required fields', () => {
 describe('hostile input', () => {
   const okta = compiledPreset('okta');
 
-  it('caps a 100k-element groups array, quickly', () => {
+  it('caps a 100k-element groups array', () => {
     const groups = Array.from({ length: 100_000 }, (_, i) => `g${i}`);
-    const started = performance.now();
     const identity = ok(mapIdentity({ ...OKTA_OIDC, groups }, okta));
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(identity.groups).toHaveLength(MAPPING_LIMITS.maxGroups);
     expect(identity.groupsTruncated).toBe(true);
   });
@@ -708,9 +706,7 @@ describe('hostile input', () => {
   it('bounds a huge object (node budget)', () => {
     const wide: Record<string, string> = {};
     for (let i = 0; i < 100_000; i++) wide[`k${i}`] = 'v';
-    const started = performance.now();
     const result = mapIdentity({ ...OKTA_OIDC, wide }, okta);
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(result.ok).toBe(true);
   });
 
