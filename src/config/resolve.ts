@@ -280,6 +280,7 @@ function resolveOidcIdp(
     responseMode,
     skipAtHashCheck: idp.skipAtHashCheck,
     userinfo: idp.userinfo,
+    trustUnverifiedEmail: idp.trustUnverifiedEmail,
     refresh: idp.refresh,
     mfa: idp.mfa,
     clockSkewSeconds: idp.clockSkewSeconds,

@@ -448,6 +448,10 @@ const oidcIdp = z.strictObject({
     description:
       "Fetch the UserInfo endpoint after login and merge its claims over the ID token's (only when its `sub` matches).",
   }),
+  trustUnverifiedEmail: z.boolean().default(false).meta({
+    description:
+      'Use the `email` claim even when the ID token or UserInfo says `email_verified: false` (or `"false"`). Default: such an email is dropped before the mapping and the policy see it (other mapped paths may still supply one). Only for IdPs whose unverified addresses you trust; a missing `email_verified` is always accepted.',
+  }),
   refresh: z
     .strictObject({
       enabled: z.boolean().default(false),

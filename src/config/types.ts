@@ -61,6 +61,8 @@ export interface OidcIdpConfig extends IdpCommon {
   readonly responseMode: 'query' | 'form_post';
   readonly skipAtHashCheck: boolean;
   readonly userinfo: boolean;
+  /** Keep `email` when the IdP says `email_verified: false`. */
+  readonly trustUnverifiedEmail: boolean;
   readonly refresh: { readonly enabled: boolean; readonly intervalSeconds: number };
   readonly mfa: { readonly source: 'amr' | 'acr' | 'idp-enforced'; readonly acrValues: readonly string[] };
   readonly clockSkewSeconds: number;

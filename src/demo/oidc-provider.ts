@@ -29,6 +29,8 @@ export type DemoUser = {
    * (e.g. `['groups']`), as some IdPs do; lets tests show a relying party merging UserInfo.
    */
   userinfoOnlyClaims?: string[];
+  /** The `email_verified` claim sent (default `true`); `null` leaves it out, as Entra does. */
+  emailVerified?: boolean | string | null;
 };
 
 /** The two default demo users: `alice`/`alice` (an admin) and `bob`/`bob`. */
@@ -292,7 +294,7 @@ function createProvider(
           const claims: Record<string, unknown> = {
             sub: user.sub,
             email: user.email,
-            email_verified: true,
+            ...(user.emailVerified === null ? {} : { email_verified: user.emailVerified ?? true }),
             name: user.name,
             given_name: user.given_name,
             family_name: user.family_name,

@@ -82,6 +82,22 @@ function stringList(value: unknown): string[] {
   return value.filter((item): item is string => stringClaim(item) !== undefined).slice(0, MAX_GROUPS);
 }
 
+/**
+ * OIDC claims without an `email` the IdP itself calls unverified (`email_verified`
+ * false, or the string "false" some IdPs send): with self-signup a user can set any
+ * address, so neither the identity, the mapping nor `emailDomains` may see it. A
+ * missing `email_verified` (Entra and many others never send it) keeps the email.
+ * Applied once where the OIDC adapter returns claims, so login and refresh agree.
+ */
+export function withoutUnverifiedEmail(claims: Record<string, unknown>): Record<string, unknown> {
+  const verified = claims.email_verified;
+  const unverified =
+    verified === false || (typeof verified === 'string' && verified.trim().toLowerCase() === 'false');
+  if (!unverified || !('email' in claims)) return claims;
+  const { email: _dropped, ...rest } = claims;
+  return rest;
+}
+
 /** Raw OIDC claims (ID token merged with userinfo) → Identity. */
 export function identityFromOidcClaims(
   claims: Readonly<Record<string, unknown>>,

@@ -13,6 +13,7 @@ import type { Clock } from '../../clock.ts';
 import { epochSeconds } from '../../clock.ts';
 import type { OidcIdpConfig } from '../../config/types.ts';
 import { SlussError } from '../../errors.ts';
+import { withoutUnverifiedEmail } from '../../identity/identity.ts';
 import { IdpConfiguration } from './configuration.ts';
 import type { LogoutClaims } from './logout-token.ts';
 import { LogoutTokenVerifier } from './logout-token.ts';
@@ -137,7 +138,7 @@ export class OidcRelyingParty {
         tokens.accessToken && this.idp.userinfo
           ? await this.withUserinfo(configuration, tokens.accessToken, claims)
           : claims;
-      return { claims: merged, tokens };
+      return { claims: this.emailPolicy(merged), tokens };
     } catch (error) {
       throw translateOidcError(error, 'callback');
     }
@@ -220,6 +221,11 @@ export class OidcRelyingParty {
     }
   }
 
+  /** Drops an `email` the IdP marks unverified unless this IdP is trusted with it (login and refresh alike). */
+  private emailPolicy(claims: Record<string, unknown>): Record<string, unknown> {
+    return this.idp.trustUnverifiedEmail ? claims : withoutUnverifiedEmail(claims);
+  }
+
   /** UserInfo, merged over the ID token only when its `sub` is the ID token's (openid-client checks). */
   private async withUserinfo(
     configuration: client.Configuration,
@@ -261,7 +267,7 @@ export class OidcRelyingParty {
         }
       }
       return {
-        claims,
+        claims: claims && this.emailPolicy(claims),
         refreshToken: response.refresh_token ?? refreshToken,
         ...(response.id_token ? { idToken: response.id_token } : {}),
       };
