@@ -110,7 +110,19 @@ export interface Stack {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startStackOn(options.port, options);
+  // freePort() closes its probe before sluss listens, so with many servers starting in
+  // parallel another one can take the port meanwhile: try a fresh port (bounded).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOn(await freePort(), options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startStackOn(port: number, options: StackOptions): Promise<Stack> {
   const publicUrl = `http://127.0.0.1:${port}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const cookieSecret = randomBytes(32).toString('base64url');
@@ -163,13 +175,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     adminUrl = started.adminUrl;
   } else {
     const config = loadConfig(configDir);
-    sluss = await startSluss({
-      config,
-      logger: createLogger({ level: 'debug', destination: logs }),
-      auditDestination: audit,
-      ...(options.clock ? { clock: options.clock } : {}),
-      drainTimeoutMs: 1000,
-    });
+    try {
+      sluss = await startSluss({
+        config,
+        logger: createLogger({ level: 'debug', destination: logs }),
+        auditDestination: audit,
+        ...(options.clock ? { clock: options.clock } : {}),
+        drainTimeoutMs: 1000,
+      });
+    } catch (error) {
+      await Promise.all([op.close(), upstream.close()]);
+      rmSync(configDir, { recursive: true, force: true });
+      throw error;
+    }
     adminUrl = sluss.adminUrl;
   }
 
