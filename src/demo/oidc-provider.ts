@@ -31,6 +31,11 @@ export type DemoUser = {
   userinfoOnlyClaims?: string[];
   /** The `email_verified` claim sent (default `true`); `null` leaves it out, as Entra does. */
   emailVerified?: boolean | string | null;
+  /**
+   * Claims in another IdP's shape (Entra's `oid`, Keycloak's `realm_access`…), released
+   * with the `openid` scope; a null value removes a standard claim (e.g. `groups`).
+   */
+  extraClaims?: Readonly<Record<string, unknown>>;
 };
 
 /** The two default demo users: `alice`/`alice` (an admin) and `bob`/`bob`. */
@@ -258,7 +263,7 @@ function createProvider(
     cookies: { keys: cookieKeys },
     claims: {
       // amr (from the login result) is only released when a requested scope lists it.
-      openid: ['sub', 'amr'],
+      openid: ['sub', 'amr', ...new Set(users.flatMap((user) => Object.keys(user.extraClaims ?? {})))],
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name'],
       groups: ['groups'],
@@ -300,6 +305,10 @@ function createProvider(
             family_name: user.family_name,
             groups: [...user.groups],
           };
+          for (const [name, value] of Object.entries(user.extraClaims ?? {})) {
+            if (value === null) delete claims[name];
+            else claims[name] = value;
+          }
           if (use !== 'userinfo') for (const name of user.userinfoOnlyClaims ?? []) delete claims[name];
           return claims;
         },

@@ -12,6 +12,7 @@ import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SignedXml } from 'xml-crypto';
 import { ManualClock } from '../../src/clock.ts';
+import { mappedFromJwt, PRESET_CASES, withoutFlags } from '../fixtures/claim-shapes.ts';
 import { loginThroughOp } from '../support/browserless-login.ts';
 import { generateKeyPairWithCertificate } from '../support/certificates.ts';
 import { CookieJar } from '../support/cookie-jar.ts';
@@ -1132,3 +1133,70 @@ describe('SAML without SP keys', () => {
     expect(xml).not.toContain('KeyDescriptor');
   });
 });
+
+// The SAML attribute shapes of Entra ID, AD FS, Okta, Keycloak and Shibboleth/SimpleSAMLphp
+// (test/fixtures/claim-shapes.ts) through a real login with each mapping preset.
+const SAML_CASES = PRESET_CASES.filter(
+  (c) => c.claims.name_id_format !== undefined && !c.expected.groupsOverage,
+);
+/** Claims saml-sp.ts takes from the message itself (NameID, issuer), not from attributes. */
+const MESSAGE_CLAIMS = new Set(['sub', 'iss', 'name_id_format']);
+/** Convenience claims saml-sp.ts derives; in a fixture they are attributes only when no other attribute holds the value. */
+const CONVENIENCE_CLAIMS = new Set(['email', 'given_name', 'family_name', 'groups']);
+
+function derivedByTheSp(claims: Record<string, unknown>, name: string): boolean {
+  if (MESSAGE_CLAIMS.has(name)) return true;
+  if (!CONVENIENCE_CLAIMS.has(name)) return false;
+  const value = JSON.stringify(claims[name]);
+  return Object.entries(claims).some(
+    ([other, otherValue]) =>
+      other !== name && !MESSAGE_CLAIMS.has(other) && JSON.stringify(otherValue) === value,
+  );
+}
+const NAME_ID_FORMATS = {
+  'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent': 'persistent',
+  'urn:oasis:names:tc:SAML:2.0:nameid-format:transient': 'transient',
+  'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified': 'unspecified',
+  'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress': 'email',
+} as const;
+
+function samlUserWithShape(claims: Record<string, unknown>): SamlUser {
+  const attributes: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (value === undefined || derivedByTheSp(claims, name)) continue;
+    attributes[name] = Array.isArray(value) ? value.map(String) : String(value);
+  }
+  return {
+    nameId: String(claims.sub),
+    nameIdFormat: NAME_ID_FORMATS[String(claims.name_id_format) as keyof typeof NAME_ID_FORMATS],
+    attributes,
+  };
+}
+
+describe.each([...new Set(SAML_CASES.map((c) => c.preset))])(
+  'SAML mapping preset %s through a real login',
+  (preset) => {
+    let s: SamlStack;
+    beforeAll(async () => {
+      s = await startSamlStack({ idp: () => ({ mapping: { preset } }) });
+    });
+    afterAll(async () => {
+      await s?.close();
+    });
+    beforeEach(() => s.reset());
+
+    it.each(SAML_CASES.filter((c) => c.preset === preset))('$name', async ({ claims, expected }) => {
+      s.idp.user = samlUserWithShape(claims);
+      const { echo } = await loginEcho(s);
+      const mapped = mappedFromJwt(String(echo.headers[JWT_HEADER] ?? ''));
+      // Attribute order in the assertion is the IdP's: compare groups as a set.
+      const sorted = (groups: readonly string[] | undefined) =>
+        groups ? { groups: [...groups].sort() } : {};
+      expect({ ...mapped, ...sorted(mapped.groups) }).toMatchObject({
+        ...withoutFlags(expected),
+        ...sorted(expected.groups),
+      });
+      expect(echo.headers['x-remote-user']).toBe(expected.idpUserId);
+    });
+  },
+);

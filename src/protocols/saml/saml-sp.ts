@@ -75,6 +75,8 @@ const ATTRIBUTE_NAMES = {
     'mail',
     'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
     'urn:oid:0.9.2342.19200300.100.1.3',
+    // PKCS#9 emailAddress: what Keycloak's "X500 email" SAML mapper sends.
+    'urn:oid:1.2.840.113549.1.9.1',
   ],
   name: [
     'displayName',
