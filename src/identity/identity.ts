@@ -19,6 +19,12 @@ export interface Identity {
   readonly login?: string;
   /** The stable user ID at the IdP (Entra `oid`, else `sub`): never the email, which can change. */
   readonly idpUserId?: string;
+  /**
+   * The user's SCIM `id` in the tenant's directory, when the login matched a provisioned
+   * user: a SCIM deactivation reaches the session by it even after a rename, or when the
+   * IdP's externalId is not the login's IdP user ID.
+   */
+  readonly directoryId?: string;
   readonly email?: string;
   readonly givenName?: string;
   readonly familyName?: string;

@@ -102,7 +102,7 @@ export async function consultDirectory(
     .map((group) => group.attributes.displayName)
     .filter((name): name is string => typeof name === 'string');
   const groups = [...new Set([...identity.groups, ...provisioned])];
-  return { allow: true, identity: { ...identity, groups }, expectedIdp };
+  return { allow: true, identity: { ...identity, groups, directoryId: user.id }, expectedIdp };
 }
 
 const isDeactivated = (user: StoredResource): boolean =>

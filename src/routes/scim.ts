@@ -138,7 +138,7 @@ export async function onScimChange(
   const now = epochSeconds(components.clock);
   const idpUserId = scim.idpUserIdAttribute === 'externalId' ? event.externalId : event.userName;
   const stored = await Promise.all(
-    directoryUserKeys(tenant.prefix, { idpUserId, login: event.userName }).map((key) =>
+    directoryUserKeys(tenant.prefix, { idpUserId, login: event.userName, directoryId: event.id }).map((key) =>
       components.revocations.revokeUser(key, now, now + tenant.config.session.maxAgeSeconds),
     ),
   );

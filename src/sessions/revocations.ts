@@ -27,15 +27,16 @@ export function userKeyOf(session: { tenant: string; identity: { issuer: string;
 /** The same user as the directory knows them (SCIM): by stable IdP user ID, and by login name. */
 export function directoryUserKeys(
   tenant: string,
-  user: { idpUserId?: string | undefined; login?: string | undefined },
+  user: { idpUserId?: string | undefined; login?: string | undefined; directoryId?: string | undefined },
 ): string[] {
   const keys: string[] = [];
+  if (user.directoryId) keys.push(`${tenant}\ndirectory\n${user.directoryId}`);
   if (user.idpUserId) keys.push(`${tenant}\nidp-user\n${user.idpUserId}`);
   if (user.login) keys.push(`${tenant}\nlogin\n${user.login.toLowerCase()}`);
   return keys;
 }
 
-/** Every key a session's user can be revoked by: the protocol subject, the IdP user ID, the login. */
+/** Every key a session's user can be revoked by: the protocol subject, the IdP user ID, the login, the directory id. */
 export function userKeysOf(session: Session): string[] {
   return [userKeyOf(session), ...directoryUserKeys(session.tenant, session.identity)];
 }

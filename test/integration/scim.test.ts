@@ -294,3 +294,53 @@ describe('just-in-time provisioning', () => {
     }
   });
 });
+
+describe('SCIM deactivation after a rename, when externalId is not the login’s IdP user ID', () => {
+  const { token, hash } = generateScimToken();
+  let stack: Stack;
+  let scim: Scim;
+  beforeAll(async () => {
+    stack = await startStack({
+      tenant: {
+        scim: {
+          tokenHashes: [hash],
+          idpUserIdAttribute: 'externalId',
+          limits: { requestsPerMinute: 100_000 },
+        },
+      },
+    });
+    scim = scimClient(stack.publicUrl, token);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('still ends the live session: it is revoked by the directory id the login matched', async () => {
+    // Entra's default maps externalId to mailNickname, not to the ID token's subject.
+    const created = await scim.call('POST', '/Users', {
+      schemas: [USER_SCHEMA],
+      userName: 'bob@example.org',
+      externalId: 'mailnick-bob',
+      active: true,
+    });
+    expect(created.status).toBe(201);
+    const bobId = created.body.id as string;
+    const { jar, response } = await stack.login({ login: 'bob', password: 'bob' });
+    expect(response.status).toBe(200);
+    const cookie = jar.header(stack.publicUrl) ?? '';
+    expect(await status(`${stack.publicUrl}/echo/live`, cookie)).toBe(200);
+
+    const renamed = await scim.call('PATCH', `/Users/${bobId}`, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [{ op: 'replace', path: 'userName', value: 'bob.berg@example.org' }],
+    });
+    expect(renamed.status).toBe(200);
+    // Neither the new userName nor the externalId names the session's user: only the directory id does.
+    const deactivated = await scim.call('PATCH', `/Users/${bobId}`, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [{ op: 'replace', path: 'active', value: false }],
+    });
+    expect(deactivated.status).toBe(200);
+    expect(await status(`${stack.publicUrl}/echo/after`, cookie), stack.audit.lines.join('\n')).toBe(401);
+  });
+});

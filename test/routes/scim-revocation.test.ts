@@ -84,7 +84,12 @@ const changes = [
   ['a deactivation', 'PATCH', deactivate, 200],
   ['a deletion', 'DELETE', undefined, 204],
 ] as const;
-const EXPECTED_KEYS = ['acme\nidp-user\next-alice', 'acme\nlogin\nalice'];
+/** By directory id, IdP user ID (externalId) and login (userName). */
+const expectedKeys = (id: string) => [
+  `acme\ndirectory\n${id}`,
+  'acme\nidp-user\next-alice',
+  'acme\nlogin\nalice',
+];
 
 describe('SCIM deprovisioning and the revocation store', () => {
   it.each(changes)(
@@ -93,7 +98,7 @@ describe('SCIM deprovisioning and the revocation store', () => {
       const { call, id, userKeys, audit } = await setup();
       const response = await call(method, `/Users/${id}`, body);
       expect(response.status).toBe(ok);
-      expect(await userKeys()).toEqual(EXPECTED_KEYS);
+      expect(await userKeys()).toEqual(expectedKeys(id));
       expect(audit).toContainEqual(expect.objectContaining({ type: 'session_revoked', sub: 'Alice' }));
     },
   );
@@ -113,7 +118,7 @@ describe('SCIM deprovisioning and the revocation store', () => {
       // The IdP retries: a repeated deactivation, or a DELETE of a user already marked deleted (404).
       const retried = await call(method, `/Users/${id}`, body);
       expect(retried.status).toBe(method === 'DELETE' ? 404 : ok);
-      expect(await userKeys()).toEqual(EXPECTED_KEYS);
+      expect(await userKeys()).toEqual(expectedKeys(id));
       expect(audit.filter((e) => e.type === 'session_revoked')).toHaveLength(1);
     },
   );
