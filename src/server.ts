@@ -20,10 +20,9 @@ import { replyError } from './http/errors.ts';
 import { redirect, sendJson } from './http/reply.ts';
 import { isBrowserNavigation } from './http/request-kind.ts';
 import type { Identity } from './identity/identity.ts';
-import { applyMapping } from './identity/identity.ts';
 import type { HeaderPairs } from './identity/identity-headers.ts';
 import { IdentityHeaders } from './identity/identity-headers.ts';
-import { evaluateLogin, evaluateRequest } from './identity/policy.ts';
+import { evaluateRequest } from './identity/policy.ts';
 import { loadKeyRing } from './identity/signing-keys.ts';
 import type { Audit } from './observability/audit.ts';
 import { createAudit } from './observability/audit.ts';
@@ -38,8 +37,8 @@ import { isPublicPath } from './proxy/public-paths.ts';
 import { rejectUpgrade, WebsocketForwarder } from './proxy/websocket.ts';
 import { denyAccess } from './routes/access-denied.ts';
 import { handleAdminRequest } from './routes/admin.ts';
+import { reviewIdentity } from './routes/admission.ts';
 import { loginRedirectFor } from './routes/login.ts';
-import { consultDirectory } from './routes/provisioning.ts';
 import { ScimRateLimiter } from './routes/scim.ts';
 import { handleSlussRoute, sendJwks } from './routes/sluss-routes.ts';
 import { runRetention } from './scim/deletion.ts';
@@ -530,25 +529,8 @@ async function reviewRefreshedIdentity(
   base: Identity,
   claims: Readonly<Record<string, unknown>>,
 ): Promise<{ identity: Identity } | { denied: string }> {
-  const mapping = tenant.mappings.get(idpId);
-  const mapped = mapping
-    ? applyMapping(base, claims, mapping, tenant.config.userIdentifier)
-    : ({ ok: true, identity: base } as const);
-  if (!mapped.ok) return { denied: 'identity-incomplete' };
-  const verdict = await consultDirectory(components, tenant, mapped.identity);
-  if (!verdict.allow) return { denied: verdict.reason };
-  const { identity } = verdict;
-  const decision = evaluateLogin(
-    {
-      ...(identity.email ? { email: identity.email } : {}),
-      groups: identity.groups,
-      mfa: identity.mfa,
-      groupsOverage: identity.groupsOverage === true,
-    },
-    tenant.policy,
-    { idpId, ...(verdict.expectedIdp ? { expectedIdp: verdict.expectedIdp } : {}) },
-  );
-  return decision.allow ? { identity } : { denied: decision.reason };
+  const admission = await reviewIdentity(components, tenant, idpId, base, claims);
+  return admission.allow ? { identity: admission.identity } : { denied: admission.reason };
 }
 
 const SCIM_RETENTION_INTERVAL_MS = 6 * 3600 * 1000;

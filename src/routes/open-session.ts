@@ -12,8 +12,6 @@ import type { IdpConfig } from '../config/types.ts';
 import { SlussError } from '../errors.ts';
 import { redirect, sendHtml } from '../http/reply.ts';
 import type { Identity } from '../identity/identity.ts';
-import { applyMapping } from '../identity/identity.ts';
-import { evaluateLogin } from '../identity/policy.ts';
 import { negotiateLanguage } from '../pages/i18n.ts';
 import { signedInPage } from '../pages/pages.ts';
 import { PATHS } from '../paths.ts';
@@ -22,8 +20,8 @@ import type { StoredSessionData } from '../sessions/session-data.ts';
 import type { Tenant } from '../tenancy/tenants.ts';
 import { brandingOf } from '../tenancy/tenants.ts';
 import { denyAccess } from './access-denied.ts';
+import { reviewIdentity } from './admission.ts';
 import { failLogin } from './login-failure.ts';
-import { consultDirectory } from './provisioning.ts';
 
 export interface NewLogin {
   readonly idp: IdpConfig;
@@ -169,61 +167,26 @@ async function admit(
   tenant: Tenant,
   login: NewLogin,
 ): Promise<Identity | undefined> {
-  const mapping = tenant.mappings.get(login.idp.id);
-  const mapped = mapping
-    ? applyMapping(login.identity, login.claims, mapping, tenant.config.userIdentifier)
-    : ({ ok: true, identity: login.identity } as const);
+  const admission = await reviewIdentity(components, tenant, login.idp.id, login.identity, login.claims);
+  if (admission.allow) return admission.identity;
   const base = { idp: login.idp.id, sub: login.identity.sub };
-  if (!mapped.ok) {
-    denyAccess(
-      components,
-      req,
-      res,
-      tenant,
-      { ...base, reason: 'identity-incomplete', detail: mapped.detail },
-      login.setCookies,
-    );
+  const denial = {
+    ...base,
+    reason: admission.reason,
+    ...(admission.detail ? { detail: admission.detail } : {}),
+  };
+  if (!admission.byPolicy) {
+    denyAccess(components, req, res, tenant, denial, login.setCookies);
     return undefined;
   }
-  const verdict = await consultDirectory(components, tenant, mapped.identity);
-  if (!verdict.allow) {
-    denyAccess(
-      components,
-      req,
-      res,
-      tenant,
-      { ...base, reason: verdict.reason, detail: verdict.detail },
-      login.setCookies,
-    );
-    return undefined;
-  }
-  const identity = verdict.identity;
-  const decision = evaluateLogin(
-    {
-      ...(identity.email ? { email: identity.email } : {}),
-      groups: identity.groups,
-      mfa: identity.mfa,
-      groupsOverage: identity.groupsOverage === true,
-    },
-    tenant.policy,
-    { idpId: login.idp.id, ...(verdict.expectedIdp ? { expectedIdp: verdict.expectedIdp } : {}) },
-  );
-  if (decision.allow) return identity;
   const stepUp = `${PATHS.login}?idp=${encodeURIComponent(login.idp.id)}&reauth=1&mfa=1&rd=${encodeURIComponent(login.returnTo)}`;
-  if (decision.reason === 'mfa-required' && !login.forced) {
+  if (admission.reason === 'mfa-required' && !login.forced) {
     // One step-up attempt at the IdP (prompt=login + acr_values / ForceAuthn + MFA AuthnContext), then the MFA page.
     components.audit.record({ type: 'step_up', tenant: tenant.prefix, ...base, reason: 'mfa-required' });
     redirect(res, stepUp, login.setCookies);
     return undefined;
   }
-  denyAccess(
-    components,
-    req,
-    res,
-    tenant,
-    { ...base, reason: decision.reason, detail: decision.detail, retryHref: stepUp },
-    login.setCookies,
-  );
+  denyAccess(components, req, res, tenant, { ...denial, retryHref: stepUp }, login.setCookies);
   return undefined;
 }
 
