@@ -112,12 +112,8 @@ export class SessionRefresher {
     const { deps } = this;
     const now = epochSeconds(deps.clock);
     const interval = rp.idp.refresh.intervalSeconds;
-    const data = await deps.sessionData.load(session.sid);
-    if (!data?.refreshToken || now - data.checkedAt < interval) {
-      // Nothing to refresh with (the IdP issued no refresh token), or another replica just did.
-      this.checkedAt.set(session.sid, data?.refreshToken ? data.checkedAt : now);
-      return { session };
-    }
+    // Read before locking, so a session another replica just refreshed costs no lock write.
+    if (!(await this.dueData(session.sid, now, interval))) return { session };
     // Another replica may be refreshing this session right now: with rotating refresh tokens a
     // second use of the same token looks like theft to the IdP and ends the session there.
     if (!(await deps.sessionData.lockRefresh(session.sid, REFRESH_LOCK_SECONDS))) {
@@ -126,21 +122,27 @@ export class SessionRefresher {
     }
     try {
       // Read again under the lock: the holder before us may have rotated the token meanwhile.
-      const current = await deps.sessionData.load(session.sid);
-      if (!current?.refreshToken || now - current.checkedAt < interval) {
-        this.checkedAt.set(session.sid, current?.checkedAt ?? now);
-        return { session };
-      }
-      return await this.refreshLocked(
-        session,
-        { ...current, refreshToken: current.refreshToken },
-        rp,
-        cookieHeader,
-        remap,
-      );
+      const current = await this.dueData(session.sid, now, interval);
+      return current ? await this.refreshLocked(session, current, rp, cookieHeader, remap) : { session };
     } finally {
       await deps.sessionData.unlockRefresh(session.sid);
     }
+  }
+
+  /**
+   * The stored data when a refresh is due; otherwise undefined, noting when to look again:
+   * there is nothing to refresh with (the IdP issued no refresh token), or another replica just did.
+   */
+  private async dueData(
+    sid: string,
+    now: number,
+    interval: number,
+  ): Promise<(StoredSessionData & { refreshToken: string }) | undefined> {
+    const data = await this.deps.sessionData.load(sid);
+    if (data?.refreshToken && now - data.checkedAt >= interval)
+      return { ...data, refreshToken: data.refreshToken };
+    this.checkedAt.set(sid, data?.refreshToken ? data.checkedAt : now);
+    return undefined;
   }
 
   private async refreshLocked(
