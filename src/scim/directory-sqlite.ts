@@ -11,10 +11,8 @@
  * Lower-casing is JavaScript's `toLowerCase` (via `indexKeys`), never SQLite's ASCII-only
  * `lower()`, so the index agrees with MemoryDirectory and the filter evaluator.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { StatementSync } from 'node:sqlite';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { openSqliteFile } from '../store/sqlite-file.ts';
 import type { Directory, ListQuery, ListResult, StoredResource } from './directory.ts';
 import {
   DirectoryConflictError,
@@ -189,21 +187,13 @@ export class SqliteDirectory implements Directory {
       this.sql = prepareStatements(this.db);
       return;
     }
-    mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new DatabaseSync(options.path);
+    ({ db: this.db, sql: this.sql } = openSqliteFile(
+      options.path,
+      options.busyTimeoutMs,
+      SCHEMA,
+      prepareStatements,
+    ));
     this.owned = true;
-    try {
-      // As SqliteStore: wait for another writer's lock; WAL with synchronous=NORMAL, so a
-      // returned commit survives the process being killed (only an OS crash may lose the last ones).
-      this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-      this.db.exec('PRAGMA journal_mode = WAL');
-      this.db.exec('PRAGMA synchronous = NORMAL');
-      this.db.exec(SCHEMA);
-      this.sql = prepareStatements(this.db);
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
   }
 
   private open(): Statements {

@@ -5,14 +5,12 @@
  * revocations are delivered at once only within this process; more than
  * one replica needs the Redis store.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { StatementSync } from 'node:sqlite';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../clock.ts';
 import { epochSeconds } from '../clock.ts';
 import type { BusStatus, RevocationEvent } from './revocation-bus.ts';
 import { parseRevocationEvent, serializeRevocationEvent } from './revocation-bus.ts';
+import { openSqliteFile } from './sqlite-file.ts';
 import type { SharedStore } from './store.ts';
 import { ttlMillis } from './store.ts';
 
@@ -98,26 +96,12 @@ export class SqliteStore implements SharedStore {
 
   constructor(options: SqliteStoreOptions) {
     this.clock = options.clock;
-    mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new DatabaseSync(options.path);
-    try {
-      // Wait for another process's write lock instead of failing at once with SQLITE_BUSY.
-      this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-      // WAL: readers never block the writer, and a commit is one append to the log.
-      // synchronous=NORMAL: the log is fsynced at checkpoints, not at every commit.
-      // A commit that returned is in the OS page cache, so it survives the process
-      // being killed (kill -9, OOM, crash); only an OS crash or power loss can lose
-      // the last commits, and never corrupts the file. What is lost then is replay
-      // cache entries and revocations of the last moments before the machine died,
-      // at the price of no fsync per login; synchronous=FULL would close that gap.
-      this.db.exec('PRAGMA journal_mode = WAL');
-      this.db.exec('PRAGMA synchronous = NORMAL');
-      this.db.exec(SCHEMA);
-      this.sql = prepareStatements(this.db);
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
+    ({ db: this.db, sql: this.sql } = openSqliteFile(
+      options.path,
+      options.busyTimeoutMs,
+      SCHEMA,
+      prepareStatements,
+    ));
     this.sweeper = setInterval(() => this.sweepSafely(), options.sweepIntervalMs ?? 60_000);
     this.sweeper.unref();
   }
