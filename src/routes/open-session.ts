@@ -103,27 +103,16 @@ export async function openSession(
   }
   await components.sessionData.save(session, { ...login.serverData, checkedAt: now });
   components.metrics.logins.inc({ tenant: tenant.prefix, idp: login.idp.id, result: 'success' });
-  components.audit.record({
-    type: 'login',
+  const facts = {
     tenant: tenant.prefix,
     idp: login.idp.id,
     sub: login.identity.sub,
     sid: session.sid,
     mfa: login.identity.mfa,
     exp: session.exp,
-  });
-  components.log.info(
-    {
-      event: 'login',
-      tenant: tenant.prefix,
-      idp: login.idp.id,
-      sub: login.identity.sub,
-      sid: session.sid,
-      mfa: login.identity.mfa,
-      exp: session.exp,
-    },
-    'login succeeded',
-  );
+  };
+  components.audit.record({ type: 'login', ...facts });
+  components.log.info({ event: 'login', ...facts }, 'login succeeded');
   if (components.config.cookies.sameSite === 'strict') {
     // A Strict cookie is not sent on the rest of the IdP's cross-site navigation: continue from our own origin.
     sendHtml(
